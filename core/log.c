@@ -1,0 +1,82 @@
+/* Logging (see log.h). */
+#include "log.h"
+
+#include <stdarg.h>
+#include <string.h>
+#include <unistd.h>
+
+void log_init(struct logger *l, FILE *out)
+{
+    memset(l, 0, sizeof(*l));
+    l->out = out;
+    l->tty = out ? isatty(fileno(out)) : 0;
+}
+
+static void log_vline(const struct logger *l, const char *prefix,
+                      const char *fmt, va_list ap)
+{
+    if (!l || !l->out)
+        return;
+    fputs(prefix, l->out);
+    vfprintf(l->out, fmt, ap);
+    fputc('\n', l->out);
+    fflush(l->out);
+}
+
+void log_error(const struct logger *l, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    log_vline(l, "paasctl: ", fmt, ap);
+    va_end(ap);
+}
+
+void log_info(const struct logger *l, const char *fmt, ...)
+{
+    va_list ap;
+    if (!l || l->quiet)
+        return;
+    va_start(ap, fmt);
+    log_vline(l, "", fmt, ap);
+    va_end(ap);
+}
+
+void log_debug(const struct logger *l, int level, const char *fmt, ...)
+{
+    va_list ap;
+    if (!l || l->verbosity < level)
+        return;
+    va_start(ap, fmt);
+    log_vline(l, "debug: ", fmt, ap);
+    va_end(ap);
+}
+
+void log_progress(const struct logger *l, struct progress *p, double elapsed_s,
+                  const char *fmt, ...)
+{
+    char line[sizeof(p->last)];
+    va_list ap;
+    if (!l || !l->out || l->quiet)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    if (l->tty) {
+        fprintf(l->out, "\r\033[K%s, %.0f s", line, elapsed_s);
+        p->drawn = 1;
+    } else if (strcmp(line, p->last) != 0) {
+        fprintf(l->out, "%s, %.0f s\n", line, elapsed_s);
+    }
+    fflush(l->out);
+    snprintf(p->last, sizeof(p->last), "%s", line);
+}
+
+void log_progress_end(const struct logger *l, struct progress *p)
+{
+    if (l && l->out && l->tty && p->drawn) {
+        fputc('\n', l->out);
+        fflush(l->out);
+    }
+    p->drawn = 0;
+    p->last[0] = '\0';
+}
