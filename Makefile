@@ -22,6 +22,10 @@ HDRS    := $(wildcard core/*.h aws/*.h k8s/*.h plans/*.h cmd/*.h tests/unit/*.h)
 REL_OBJ  := $(LIB_SRC:%.c=build/rel/%.o)
 TEST_OBJ := $(LIB_SRC:%.c=build/test/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/test/unit/%)
+# Test-only driver programs (tests/unit/NAME_main.c -> build/test/probe/NAME)
+# that the end-to-end tests run to reach library calls no command exposes.
+PROBE_SRC := $(wildcard tests/unit/*_main.c)
+PROBE_BIN := $(PROBE_SRC:tests/unit/%_main.c=build/test/probe/%)
 
 .PHONY: all check unit demo clean lint bench fuzz
 all: paasctl
@@ -44,12 +48,16 @@ build/test/unit/%: tests/unit/%.c $(TEST_OBJ) $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -O1 $(SAN) -o $@ $< $(TEST_OBJ) $(PKG_LIBS)
 
-unit: $(UNIT_BIN) build/test/paasctl
+build/test/probe/%: tests/unit/%_main.c $(TEST_OBJ) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -O1 $(SAN) -o $@ $< $(TEST_OBJ) $(PKG_LIBS)
+
+unit: $(UNIT_BIN) $(PROBE_BIN) build/test/paasctl
 
 # Every test: unit binaries, then end-to-end scripts against real servers.
 check: unit paasctl
 	@PAASCTL=$(CURDIR)/build/test/paasctl PAASCTL_REL=$(CURDIR)/paasctl \
-	  UNIT_DIR=$(CURDIR)/build/test/unit tests/run
+	  UNIT_DIR=$(CURDIR)/build/test/unit PROBE_DIR=$(CURDIR)/build/test/probe tests/run
 
 demo: paasctl
 	@scripts/demo

@@ -37,7 +37,17 @@ struct sigv4_params {
     time_t when;                    /* signing time, UTC */
     int s3_path_rules;              /* 1 for S3: path neither normalized nor
                                      * encoded a second time */
+    int session_token_unsigned;     /* presign only: 1 = put
+                                     * X-Amz-Security-Token in the query after
+                                     * signing, unsigned (the few services that
+                                     * want it so); 0 = sign it (the usual) */
 };
+
+/* The session token and header signing: sigv4_sign() signs exactly
+ * req->headers and never adds one, so the caller decides. To sign the token
+ * (most services), put "X-Amz-Security-Token" in req->headers; to send it
+ * unsigned, add it to the outgoing request only after signing. params'
+ * session_token is used by sigv4_presign_query() alone. */
 
 /* All outputs of the stages. Owned by the caller; sigv4_state_release()
  * frees and wipes it. */
@@ -73,7 +83,11 @@ int sigv4_sign(const struct sigv4_request *req, const struct sigv4_params *p,
  * parameters, appends X-Amz-Algorithm, X-Amz-Credential, X-Amz-Date,
  * X-Amz-Expires, X-Amz-SignedHeaders (and X-Amz-Security-Token) to the
  * query, signs, and writes the full signed query (incl. X-Amz-Signature)
- * into out. st holds the stages as for header signing. */
+ * into out. st holds the stages as for header signing. req->headers are
+ * signed as given (host at least; no X-Amz-Date, it goes in the query); the
+ * payload hash follows the same rule as header signing (S3 presigned URLs
+ * pass "UNSIGNED-PAYLOAD"). expires_s is 1..604800. out is reset first and
+ * left empty on failure. */
 int sigv4_presign_query(const struct sigv4_request *req,
                         const struct sigv4_params *p, long expires_s,
                         struct sigv4_state *st, struct buf *out, struct err *e);

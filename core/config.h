@@ -51,6 +51,8 @@ struct config {
     char zones[CONFIG_MAX_ZONES][32];
     struct cidr public_subnets[CONFIG_MAX_ZONES];   /* n_zones of them */
     struct cidr private_subnets[CONFIG_MAX_ZONES];  /* n_zones of them */
+    int n_public_subnets;     /* == n_zones after config_load */
+    int n_private_subnets;    /* == n_zones after config_load */
     char dns_zone[256];
     struct cidr admin_cidr;
     char bastion_ami[64];

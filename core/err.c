@@ -23,13 +23,16 @@ int err_set(struct err *e, enum err_kind kind, const char *fmt, ...)
 
 int err_wrap(struct err *e, const char *fmt, ...)
 {
-    char prefix[512], old[sizeof(e->msg)];
+    char old[sizeof(e->msg)];
+    size_t n;
     va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(prefix, sizeof(prefix), fmt, ap);
-    va_end(ap);
     memcpy(old, e->msg, sizeof(old));
-    snprintf(e->msg, sizeof(e->msg), "%s: %s", prefix, old);
+    va_start(ap, fmt);
+    vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+    va_end(ap);
+    /* "context: old message", cut at the end if it no longer fits. */
+    n = strlen(e->msg);
+    snprintf(e->msg + n, sizeof(e->msg) - n, ": %s", old);
     if (e->kind == ERR_NONE)
         e->kind = ERR_FAILED;
     return -1;

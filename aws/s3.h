@@ -1,0 +1,37 @@
+/* S3 over REST: the state bucket (lock, journal) and the slot config
+ * buckets. Path-style addressing when the endpoint is overridden (emulators),
+ * virtual-hosted otherwise (SPEC.md "AWS conventions"). */
+#ifndef AWS_S3_H
+#define AWS_S3_H
+
+#include <stddef.h>
+#include "aws/transport.h"
+
+/* Creates the bucket in the client's region unless HeadBucket finds it
+ * (then *created = 0). Owned by someone else is an error (e->code
+ * BucketAlreadyExists), which callers naming buckets handle. */
+int s3_create_bucket(struct aws_client *c, const char *bucket, int *created,
+                     struct err *e);
+/* *exists = 1 if the bucket exists and is ours; 0 when 404. */
+int s3_head_bucket(struct aws_client *c, const char *bucket, int *exists,
+                   struct err *e);
+int s3_delete_bucket(struct aws_client *c, const char *bucket, struct err *e);
+
+/* PUT. if_none_match: send "If-None-Match: *", so an existing key answers
+ * 412 (e->http_status == 412, e->code "PreconditionFailed"). */
+int s3_put_object(struct aws_client *c, const char *bucket, const char *key,
+                  const void *body, size_t len, const char *content_type,
+                  int if_none_match, struct err *e);
+/* GET into out (appended). A missing key is an error with http_status 404. */
+int s3_get_object(struct aws_client *c, const char *bucket, const char *key,
+                  struct buf *out, struct err *e);
+int s3_delete_object(struct aws_client *c, const char *bucket,
+                     const char *key, struct err *e);
+
+typedef int (*s3_key_fn)(const char *key, void *ctx, struct err *e);
+/* ListObjectsV2 under prefix, every page, keys in lexical order. */
+int s3_list_objects(struct aws_client *c, const char *bucket,
+                    const char *prefix, s3_key_fn fn, void *ctx,
+                    struct err *e);
+
+#endif

@@ -1,0 +1,57 @@
+/* The commands (one file each) and what they share: the dispatch table
+ * entry, and output helpers. Only cmd/ prints to stdout or picks an exit
+ * code (DESIGN.md). */
+#ifndef CMD_CMD_H
+#define CMD_CMD_H
+
+#include <jansson.h>
+#include "plans/paas.h"
+
+enum cmd_flags {
+    CMD_NEEDS_CONFIG = 1 << 0,   /* load paasctl.ini first */
+    CMD_NEEDS_AWS = 1 << 1,      /* resolve credentials, region, endpoints */
+    CMD_MUTATES = 1 << 2,        /* takes the lock, writes the journal;
+                                  * with --dry-run neither */
+};
+
+/* Destructive commands ask the operator to type `word` (the slot's name) on
+ * a terminal; without a terminal they need --yes. Refusal is ERR_REFUSED. */
+int cmd_confirm(struct paas *p, const char *what, const char *word,
+                struct err *e);
+
+/* A command gets its own arguments (argv[0] is its name) with the global
+ * options already removed. Returns 0, or -1 with e filled. */
+typedef int (*cmd_fn)(struct paas *p, int argc, char **argv, struct err *e);
+
+struct cmd {
+    const char *name;
+    cmd_fn fn;
+    unsigned flags;
+    const char *summary;        /* one line, for `paasctl --help` */
+    const char *usage;          /* "status [--check]" */
+    const char *help;           /* the command's own --help text */
+};
+
+int cmd_version(struct paas *p, int argc, char **argv, struct err *e);
+int cmd_status(struct paas *p, int argc, char **argv, struct err *e);
+int cmd_unlock(struct paas *p, int argc, char **argv, struct err *e);
+int cmd_history(struct paas *p, int argc, char **argv, struct err *e);
+
+/* Prints the library versions (also for --version). */
+void cmd_print_version(struct paas *p);
+
+/* Prints a JSON document to stdout (one line per document, indented). */
+void cmd_print_json(json_t *doc);
+
+/* A text table: rows of cells, printed with aligned columns. */
+#define TABLE_MAX_COLS 8
+struct table {
+    size_t ncols, nrows, cap;
+    char *(*rows)[TABLE_MAX_COLS];   /* owned strings */
+};
+void table_init(struct table *t, size_t ncols);
+void table_add(struct table *t, ...);      /* ncols const char * cells */
+void table_print(const struct table *t);   /* aligned, two spaces apart */
+void table_release(struct table *t);
+
+#endif

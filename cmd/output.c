@@ -1,0 +1,74 @@
+/* Output helpers for the commands: JSON documents and aligned tables
+ * (SPEC.md "Output": tables aligned, JSON on stdout). */
+#include "cmd/cmd.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void cmd_print_json(json_t *doc)
+{
+    char *s = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
+    if (s) {
+        fputs(s, stdout);
+        fputc('\n', stdout);
+        free(s);
+    }
+}
+
+void table_init(struct table *t, size_t ncols)
+{
+    memset(t, 0, sizeof(*t));
+    t->ncols = ncols < TABLE_MAX_COLS ? ncols : TABLE_MAX_COLS;
+}
+
+void table_add(struct table *t, ...)
+{
+    va_list ap;
+    if (t->nrows == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 16;
+        void *p = realloc(t->rows, cap * sizeof(*t->rows));
+        if (!p)
+            return;
+        t->rows = p;
+        t->cap = cap;
+    }
+    va_start(ap, t);
+    for (size_t c = 0; c < TABLE_MAX_COLS; c++) {
+        const char *cell = c < t->ncols ? va_arg(ap, const char *) : NULL;
+        t->rows[t->nrows][c] = cell ? strdup(cell) : NULL;
+    }
+    va_end(ap);
+    t->nrows++;
+}
+
+void table_print(const struct table *t)
+{
+    size_t width[TABLE_MAX_COLS] = { 0 };
+    for (size_t r = 0; r < t->nrows; r++)
+        for (size_t c = 0; c < t->ncols; c++) {
+            size_t w = t->rows[r][c] ? strlen(t->rows[r][c]) : 0;
+            if (w > width[c])
+                width[c] = w;
+        }
+    for (size_t r = 0; r < t->nrows; r++) {
+        for (size_t c = 0; c < t->ncols; c++) {
+            const char *cell = t->rows[r][c] ? t->rows[r][c] : "";
+            if (c + 1 == t->ncols)
+                printf("%s", cell);
+            else
+                printf("%-*s  ", (int)width[c], cell);
+        }
+        putchar('\n');
+    }
+}
+
+void table_release(struct table *t)
+{
+    for (size_t r = 0; r < t->nrows; r++)
+        for (size_t c = 0; c < TABLE_MAX_COLS; c++)
+            free(t->rows[r][c]);
+    free(t->rows);
+    memset(t, 0, sizeof(*t));
+}

@@ -1,0 +1,273 @@
+/* paasctl's entry point: global options, the dispatch table, shared set-up
+ * (config, AWS client) and the one place where errors become messages and
+ * exit codes (SPEC.md "Commands", "Exit codes"; DESIGN.md "Dispatch table"). */
+#include "cmd/cmd.h"
+
+#include <curl/curl.h>
+#include <libxml/parser.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "plans/journal.h"
+#include "plans/lock.h"
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+    interrupted = sig;
+}
+
+static const struct cmd commands[] = {
+    { "status", cmd_status, CMD_NEEDS_CONFIG | CMD_NEEDS_AWS,
+      "the shell, each slot, which slot is live, ELB health, drift",
+      "status [--check]",
+      "Reads the world by its paasctl:* tags and the ELB names and prints the\n"
+      "shell, the live and pre-live ELBs with their health, and each slot's\n"
+      "instances by role and state.\n"
+      "  --check   exit 1 when tags and ELB membership disagree (drift)\n" },
+    { "history", cmd_history, CMD_NEEDS_CONFIG | CMD_NEEDS_AWS,
+      "the journal, newest first", "history [-n N]",
+      "Lists the journal records (STATE_BUCKET/NAME/journal/), newest first.\n"
+      "  -n N      only the newest N records\n" },
+    { "unlock", cmd_unlock, CMD_NEEDS_CONFIG | CMD_NEEDS_AWS,
+      "remove a stale lock (prints who held it)", "unlock LOCK_ID",
+      "Removes STATE_BUCKET/NAME/lock if its id is LOCK_ID (the id printed\n"
+      "when a command exits 4), and prints who held it.\n" },
+    { "version", cmd_version, 0,
+      "version, and the versions of the libraries linked",
+      "version", "Prints paasctl's version and the linked library versions.\n" },
+};
+
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void usage_global(FILE *out)
+{
+    fprintf(out,
+        "usage: paasctl [options] COMMAND [args]\n\n"
+        "A/B (blue/green) upgrades of whole Kubernetes clusters on AWS.\n\n"
+        "Commands:\n");
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out,
+        "\nOptions (before or after the command):\n"
+        "  -c FILE          configuration (default $PAASCTL_CONFIG, else ./paasctl.ini)\n"
+        "  -o table|json    output format\n"
+        "  -v               log each request (repeat for more); secrets never shown\n"
+        "  -q               quiet: errors only\n"
+        "  --dry-run        print what a mutating command would do, change nothing\n"
+        "  --yes            no confirmation prompt for destructive commands\n"
+        "  -h, --help       this help, or a command's help after its name\n"
+        "  --version        version and linked libraries\n\n"
+        "Exit codes: 0 done, 1 failed, 2 usage/config error, 3 refused by a safety\n"
+        "interlock, 4 another run holds the lock.\n");
+}
+
+static void usage_command(const struct cmd *c)
+{
+    printf("usage: paasctl [options] %s\n\n%s", c->usage, c->help);
+}
+
+static const struct cmd *find_command(const char *name)
+{
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+struct global_opts {
+    const char *config;
+    int help;
+    int version;
+};
+
+/* Takes the global options out of argv wherever they stand, leaving the
+ * command and its own arguments in order in args. */
+static int parse_globals(struct paas *p, int argc, char **argv,
+                         struct global_opts *g, char **args, int *nargs,
+                         struct err *e)
+{
+    int n = 0, after_dashdash = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (after_dashdash || a[0] != '-' || strcmp(a, "-") == 0) {
+            args[n++] = argv[i];
+        } else if (strcmp(a, "--") == 0) {
+            after_dashdash = 1;
+        } else if (strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0 ||
+                   strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
+            if (i + 1 >= argc)
+                return err_set(e, ERR_USAGE, "option %s needs a value", a);
+            if (a[1] == 'c' || a[2] == 'c') {
+                g->config = argv[++i];
+            } else if (strcmp(argv[++i], "json") == 0) {
+                p->output = OUT_JSON;
+            } else if (strcmp(argv[i], "table") == 0) {
+                p->output = OUT_TABLE;
+            } else {
+                return err_set(e, ERR_USAGE, "-o: unknown output '%s' (table or json)", argv[i]);
+            }
+        } else if (a[1] == 'v' && strspn(a + 1, "v") == strlen(a + 1)) {
+            p->log.verbosity += (int)strlen(a + 1);
+        } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
+            p->log.quiet = 1;
+        } else if (strcmp(a, "--dry-run") == 0) {
+            p->dry_run = 1;
+        } else if (strcmp(a, "--yes") == 0 || strcmp(a, "-y") == 0) {
+            p->yes = 1;
+        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            g->help = 1;
+        } else if (strcmp(a, "--version") == 0) {
+            g->version = 1;
+        } else {
+            args[n++] = argv[i];   /* the command's own option */
+        }
+    }
+    args[n] = NULL;
+    *nargs = n;
+    return 0;
+}
+
+static int setup_config(struct paas *p, const char *path, struct err *e)
+{
+    if (!path)
+        path = getenv("PAASCTL_CONFIG");
+    if (!path || !*path)
+        path = "paasctl.ini";
+    if (config_load(path, &p->cfg, e) < 0)
+        return -1;
+    p->have_cfg = 1;
+    return 0;
+}
+
+static int setup_aws(struct paas *p, struct err *e)
+{
+    struct aws_client_opts o = {
+        p->cfg.profile, p->cfg.region, p->cfg.endpoint, &p->log
+    };
+    if (aws_client_init(&p->aws, &o, e) < 0) {
+        aws_client_release(&p->aws);
+        return -1;
+    }
+    p->have_aws = 1;
+    log_debug(&p->log, 1, "aws region %s, credentials from %s", p->aws.region,
+              p->aws.creds.source);
+    return 0;
+}
+
+/* Ctrl-C and SIGTERM do not kill a mutating run outright: plans see the flag
+ * at their next wait and return, so the lock is released and the journal
+ * says what happened. A second signal ends the process at once. */
+static void catch_signals(struct paas *p)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESETHAND;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    p->interrupted = &interrupted;
+}
+
+/* Lock, run, journal, unlock: every mutating command goes through here. */
+static int run_mutating(struct paas *p, const struct cmd *c, int argc,
+                        char **argv, struct err *e)
+{
+    struct lock_info mine;
+    struct err side;
+    int rc;
+    if (p->dry_run)
+        return c->fn(p, argc, argv, e);
+    if (lock_acquire(p, &mine, e) < 0)
+        return -1;
+    catch_signals(p);
+    rc = c->fn(p, argc, argv, e);
+    err_init(&side);
+    if (journal_append(p, rc == 0 ? "ok" : "failed", rc == 0 ? "" : e->msg,
+                       p->changes, &side) < 0)
+        log_error(&p->log, "could not write the journal record: %s", side.msg);
+    if (lock_release(p, &mine, &side) < 0)
+        log_error(&p->log, "could not release the lock (run 'paasctl unlock %s'): %s",
+                  mine.id, side.msg);
+    return rc;
+}
+
+static void report_counters(const struct paas *p)
+{
+    if (p->have_aws)
+        log_debug(&p->log, 1, "aws requests=%ld retries=%ld throttled=%ld bytes_out=%ld bytes_in=%ld",
+                  p->aws.n.requests, p->aws.n.retries, p->aws.n.throttled,
+                  p->aws.n.bytes_out, p->aws.n.bytes_in);
+}
+
+static int run(struct paas *p, int argc, char **argv, struct err *e)
+{
+    struct global_opts g = { NULL, 0, 0 };
+    char **args = calloc((size_t)argc + 1, sizeof(*args));
+    const struct cmd *c;
+    int nargs = 0, rc = -1;
+    if (!args)
+        return err_set(e, ERR_FAILED, "out of memory");
+    if (parse_globals(p, argc, argv, &g, args, &nargs, e) < 0)
+        goto out;
+    if (g.version) {
+        cmd_print_version(p);
+        rc = 0;
+        goto out;
+    }
+    if (nargs == 0) {
+        usage_global(g.help ? stdout : stderr);
+        rc = g.help ? 0 : err_set(e, ERR_USAGE, "no command given");
+        goto out;
+    }
+    c = find_command(args[0]);
+    if (!c) {
+        err_set(e, ERR_USAGE, "unknown command '%s' (see 'paasctl --help')", args[0]);
+        goto out;
+    }
+    if (g.help) {
+        usage_command(c);
+        rc = 0;
+        goto out;
+    }
+    p->command = c->name;
+    if ((c->flags & CMD_NEEDS_CONFIG) && setup_config(p, g.config, e) < 0)
+        goto out;
+    if ((c->flags & CMD_NEEDS_AWS) && setup_aws(p, e) < 0)
+        goto out;
+    if (c->flags & CMD_MUTATES)
+        rc = run_mutating(p, c, nargs, args, e);
+    else
+        rc = c->fn(p, nargs, args, e);
+out:
+    free(args);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    struct paas p;
+    struct err e;
+    int code;
+    memset(&p, 0, sizeof(p));
+    err_init(&e);
+    log_init(&p.log, stderr);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    xmlInitParser();
+    if (run(&p, argc, argv, &e) < 0) {
+        if (e.kind == ERR_NONE)
+            e.kind = ERR_FAILED;
+        log_error(&p.log, "%s", e.msg);
+    }
+    report_counters(&p);
+    code = err_exit_code(&e);
+    if (p.have_aws)
+        aws_client_release(&p.aws);
+    json_decref(p.changes);
+    xmlCleanupParser();
+    curl_global_cleanup();
+    return code;
+}

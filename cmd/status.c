@@ -1,0 +1,137 @@
+/* status [--check]: the shell, the ELBs, each slot's instances by role and
+ * state, which slot is live (SPEC.md "Commands"). */
+#include "cmd/cmd.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "plans/status.h"
+
+static json_t *status_elb_json(const struct status_elb *s)
+{
+    json_t *members;
+    if (!s->exists)
+        return json_null();
+    members = json_array();
+    for (size_t i = 0; i < s->lb.n_instances; i++)
+        json_array_append_new(members, json_string(s->lb.instances[i]));
+    return json_pack("{s:s, s:s, s:o, s:I, s:I}", "name", s->lb.name,
+                     "dns_name", s->lb.dns_name, "instances", members,
+                     "in_service", (json_int_t)s->in_service,
+                     "out_of_service", (json_int_t)s->out_of_service);
+}
+
+static json_t *status_slot_json(const struct status_report *r, const char *slot)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; i < r->n_instances; i++) {
+        const struct ec2_instance *in = &r->instances[i];
+        if (strcmp(in->tags.slot, slot) != 0)
+            continue;
+        json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s, s:s}",
+                              "id", in->id, "role", in->tags.role,
+                              "state", in->state, "zone", in->az,
+                              "traffic", in->tags.traffic));
+    }
+    if (json_array_size(list) == 0) {
+        json_decref(list);
+        return json_null();
+    }
+    return json_pack("{s:o}", "instances", list);
+}
+
+static json_t *status_str_or_null(const char *s)
+{
+    return s[0] ? json_string(s) : json_null();
+}
+
+static void status_print_json(struct paas *p, const struct status_report *r)
+{
+    json_t *shell = r->have_shell
+        ? json_pack("{s:s, s:s}", "vpc_id", r->vpc.id, "cidr", r->vpc.cidr)
+        : json_null();
+    json_t *d = json_pack("{s:s, s:s, s:o, s:{s:o, s:o}, s:{s:o, s:o}, s:o, s:o}",
+                          "paas", p->cfg.name, "region", p->aws.region,
+                          "shell", shell,
+                          "elbs", "live", status_elb_json(&r->live),
+                          "prelive", status_elb_json(&r->prelive),
+                          "slots", "a", status_slot_json(r, "a"),
+                          "b", status_slot_json(r, "b"),
+                          "live", status_str_or_null(r->live_slot),
+                          "prelive", status_str_or_null(r->prelive_slot));
+    cmd_print_json(d);
+    json_decref(d);
+}
+
+static void status_print_elb(const char *label, const struct status_elb *s,
+                             struct table *t)
+{
+    char counts[64];
+    if (!s->exists) {
+        table_add(t, label, "-", "not found", "");
+        return;
+    }
+    snprintf(counts, sizeof(counts), "%zu InService, %zu OutOfService",
+             s->in_service, s->out_of_service);
+    table_add(t, label, s->lb.name, s->lb.dns_name, counts);
+}
+
+static void status_print_slot(const struct status_report *r, const char *slot,
+                              struct table *t)
+{
+    int any = 0;
+    for (size_t i = 0; i < r->n_instances; i++) {
+        const struct ec2_instance *in = &r->instances[i];
+        if (strcmp(in->tags.slot, slot) != 0 || strcmp(slot, "shell") == 0)
+            continue;
+        table_add(t, slot, in->tags.role, in->id, in->state);
+        any = 1;
+    }
+    if (!any)
+        table_add(t, slot, "-", "no instances", "");
+}
+
+static void status_print_table(struct paas *p, const struct status_report *r)
+{
+    struct table t;
+    if (!r->have_shell) {
+        printf("paas %s (%s): no shell yet - no VPC tagged paasctl:paas=%s.\n"
+               "Run 'paasctl up shell' to create it.\n",
+               p->cfg.name, p->aws.region, p->cfg.name);
+        return;
+    }
+    printf("paas %s (%s): shell %s %s\n", p->cfg.name, p->aws.region,
+           r->vpc.id, r->vpc.cidr);
+    printf("live slot: %s   pre-live slot: %s\n\n",
+           r->live_slot[0] ? r->live_slot : "none",
+           r->prelive_slot[0] ? r->prelive_slot : "none");
+    table_init(&t, 4);
+    table_add(&t, "ELB", "NAME", "DNS", "HEALTH");
+    status_print_elb("live", &r->live, &t);
+    status_print_elb("pre-live", &r->prelive, &t);
+    table_print(&t);
+    table_release(&t);
+    putchar('\n');
+    table_init(&t, 4);
+    table_add(&t, "SLOT", "ROLE", "INSTANCE", "STATE");
+    status_print_slot(r, "a", &t);
+    status_print_slot(r, "b", &t);
+    table_print(&t);
+    table_release(&t);
+}
+
+int cmd_status(struct paas *p, int argc, char **argv, struct err *e)
+{
+    struct status_report r;
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--check") != 0)
+            return err_set(e, ERR_USAGE, "status: unknown argument '%s'", argv[i]);
+    if (plan_status(p, &r, e) < 0)
+        return -1;
+    if (p->output == OUT_JSON)
+        status_print_json(p, &r);
+    else
+        status_print_table(p, &r);
+    status_report_release(&r);
+    return 0;
+}

@@ -1,0 +1,38 @@
+/* The run's context, passed to every plan (DESIGN.md "No hidden globals"):
+ * configuration, logger, the AWS client and the output choices. cmd/ fills
+ * it; plans read it. */
+#ifndef PLANS_PAAS_H
+#define PLANS_PAAS_H
+
+#include <jansson.h>
+#include <signal.h>
+
+#include "aws/transport.h"
+#include "core/config.h"
+#include "core/log.h"
+
+enum paas_output { OUT_TABLE, OUT_JSON };
+
+struct paas {
+    struct config cfg;
+    int have_cfg;
+    struct logger log;
+    struct aws_client aws;
+    int have_aws;
+    enum paas_output output;
+    int dry_run;
+    int yes;
+    const char *command;      /* the command's name, for the lock and journal */
+    json_t *changes;          /* what a mutating plan changed (ids, never a
+                               * secret); the journal records it. Owned. */
+    volatile sig_atomic_t *interrupted;  /* set by SIGINT/SIGTERM: long waits
+                                          * stop and the lock is released */
+};
+
+/* 1 once the operator pressed Ctrl-C (or the run got SIGTERM). */
+static inline int paas_interrupted(const struct paas *p)
+{
+    return p->interrupted && *p->interrupted;
+}
+
+#endif

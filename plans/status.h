@@ -1,0 +1,31 @@
+/* What exists, read from AWS by tags and names (SPEC.md "status"): the
+ * shell's VPC, the ELBs, each slot's instances, and which slot is live. */
+#ifndef PLANS_STATUS_H
+#define PLANS_STATUS_H
+
+#include <stddef.h>
+#include "aws/ec2.h"
+#include "aws/elb.h"
+#include "plans/paas.h"
+
+struct status_elb {
+    int exists;
+    struct elb_lb lb;
+    size_t in_service, out_of_service;
+};
+
+struct status_report {
+    int have_shell;
+    struct ec2_vpc vpc;
+    struct status_elb live, prelive;
+    struct ec2_instance *instances;   /* every non-terminated instance */
+    size_t n_instances;
+    char live_slot[16];               /* "a", "b" or "" (from traffic tags) */
+    char prelive_slot[16];
+};
+
+/* Reads the world. The report is the caller's: status_report_release(). */
+int plan_status(struct paas *p, struct status_report *r, struct err *e);
+void status_report_release(struct status_report *r);
+
+#endif

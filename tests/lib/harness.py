@@ -1,0 +1,247 @@
+"""Shared pieces of the end-to-end tests: checks that print PASS:/FAIL:
+lines (counted by tests/run), real servers on loopback ports chosen at run
+time and stopped by their own PID, and running the paasctl binary.
+
+The AWS emulator is moto_server with signature checking on: its first three
+unauthenticated calls create an IAM user with an allow-all policy and an
+access key; every later request is checked by moto (which recomputes the
+signature with botocore). Route53 runs in a second moto without signature
+checking, because moto 5.2.1 rejects correct Route53 signatures even from
+the AWS CLI."""
+
+import atexit
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.environ.get("PAASCTL_ROOT") or os.path.dirname(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PAASCTL = os.environ.get("PAASCTL") or os.path.join(ROOT, "paasctl")
+
+_failed = 0
+_passed = 0
+_procs = []
+
+
+def check(name, cond, detail=""):
+    """One check: prints PASS/FAIL with the detail on failure."""
+    global _failed, _passed
+    if cond:
+        _passed += 1
+        print(f"PASS: {name}", flush=True)
+    else:
+        _failed += 1
+        print(f"FAIL: {name}: {detail}", flush=True)
+    return bool(cond)
+
+
+def done():
+    """Ends the test program: exit status 1 if any check failed."""
+    stop_all()
+    print(f"# {_passed} checks passed, {_failed} failed", flush=True)
+    sys.exit(1 if _failed else 0)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def stop_all():
+    """Stops every server this test started, each by its own PID."""
+    while _procs:
+        p = _procs.pop()
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+
+atexit.register(stop_all)
+
+
+def _on_signal(signum, _frame):
+    stop_all()
+    sys.exit(128 + signum)
+
+
+signal.signal(signal.SIGTERM, _on_signal)
+
+
+def start_process(argv, env=None, log_path=None):
+    log = open(log_path or os.devnull, "w")
+    p = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT,
+                         stdin=subprocess.DEVNULL)
+    _procs.append(p)
+    return p
+
+
+def stop_process(p):
+    if p in _procs:
+        _procs.remove(p)
+    if p.poll() is None:
+        p.send_signal(signal.SIGTERM)
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+def wait_http(url, timeout=30):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return True
+        except Exception:
+            time.sleep(0.1)
+    return False
+
+
+class Moto:
+    """A moto_server on a free loopback port. auth=True: signature checking
+    on, with an IAM user whose key is in .key_id/.secret."""
+
+    def __init__(self, auth=True, record=False, workdir=None):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.auth = auth
+        self.workdir = workdir or tempfile.mkdtemp(prefix="paasctl-moto-")
+        env = dict(os.environ)
+        for k in list(env):
+            if k.startswith("AWS_"):
+                del env[k]
+        if auth:
+            env["INITIAL_NO_AUTH_ACTION_COUNT"] = "3"
+        if record:
+            env["MOTO_ENABLE_RECORDING"] = "True"
+            env["MOTO_RECORDER_FILEPATH"] = os.path.join(self.workdir, "recording.jsonl")
+        self.proc = start_process(["moto_server", "-H", "127.0.0.1", "-p", str(self.port)],
+                                  env=env, log_path=os.path.join(self.workdir, f"moto-{self.port}.log"))
+        if not wait_http(self.url + "/moto-api/"):
+            raise RuntimeError(f"moto_server did not start on {self.url}")
+        self.key_id, self.secret = "testing", "testing"
+        if auth:
+            self._make_user()
+
+    def _make_user(self):
+        import boto3
+        iam = boto3.client("iam", endpoint_url=self.url, region_name="us-east-1",
+                           aws_access_key_id="bootstrap", aws_secret_access_key="bootstrap")
+        iam.create_user(UserName="paasctl-test")
+        iam.put_user_policy(UserName="paasctl-test", PolicyName="allow-all",
+                            PolicyDocument=json.dumps({
+                                "Version": "2012-10-17",
+                                "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+        key = iam.create_access_key(UserName="paasctl-test")["AccessKey"]
+        self.key_id, self.secret = key["AccessKeyId"], key["SecretAccessKey"]
+
+    def client(self, service, region="us-east-1"):
+        """An independent client (boto3) to check the world with."""
+        import boto3
+        return boto3.client(service, endpoint_url=self.url, region_name=region,
+                            aws_access_key_id=self.key_id,
+                            aws_secret_access_key=self.secret)
+
+    def stop(self):
+        stop_process(self.proc)
+
+
+class World:
+    """The AWS side of a test: the signature-checking moto plus the Route53
+    moto, a temp HOME, and the environment paasctl runs with."""
+
+    def __init__(self, record=False):
+        self.dir = tempfile.mkdtemp(prefix="paasctl-e2e-")
+        atexit.register(shutil.rmtree, self.dir, True)
+        self.moto = Moto(auth=True, record=record, workdir=self.dir)
+        self.r53 = Moto(auth=False, workdir=self.dir)
+        self.home = os.path.join(self.dir, "home")
+        os.makedirs(self.home)
+
+    def env(self, **extra):
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith("AWS_") and not k.startswith("PAASCTL_")
+               and k != "KUBECONFIG"}
+        env.update({
+            "HOME": self.home,
+            "AWS_ACCESS_KEY_ID": self.moto.key_id,
+            "AWS_SECRET_ACCESS_KEY": self.moto.secret,
+            "AWS_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL": self.moto.url,
+            "AWS_ENDPOINT_URL_ROUTE_53": self.r53.url,
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "PAASCTL_RETRY_BASE_MS": "20",
+            "NO_COLOR": "1",
+        })
+        env.update(extra)
+        return env
+
+    def write_config(self, text, name="paasctl.ini"):
+        path = os.path.join(self.dir, name)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def paasctl(self, *args, env=None, timeout=300, input=None):
+        """Runs the binary; returns (exit code, stdout, stderr)."""
+        p = subprocess.run([PAASCTL, *args], env=env or self.env(), capture_output=True,
+                           text=True, timeout=timeout, input=input,
+                           stdin=None if input is not None else subprocess.DEVNULL)
+        return p.returncode, p.stdout, p.stderr
+
+
+def sample_config(name="demo", bucket=None, extra=""):
+    """A complete paasctl.ini for the tests, with both slots."""
+    bucket = bucket or f"{name}-paasctl-state"
+    return f"""[paas]
+name = {name}
+region = us-east-1
+state_bucket = {bucket}
+
+[shell]
+vpc_cidr        = 10.0.0.0/16
+zones           = us-east-1a, us-east-1b
+public_subnets  = 10.0.0.0/24, 10.0.1.0/24
+private_subnets = 10.0.16.0/20, 10.0.32.0/20
+dns_zone        = {name}.paas.example.com
+admin_cidr      = 203.0.113.0/24
+bastion_ami     = ami-0123456789abcdef0
+bastion_type    = t3.micro
+
+[elb]
+listener        = 80:80
+health_target   = HTTP:80/healthz
+
+[cluster a]
+ami           = ami-0abcdef1234567890
+auth_type     = t3.medium
+master_type   = m5.large
+ingress_type  = c5.large
+ingress_count = 2
+minion_type   = m5.xlarge
+minion_count  = 3
+
+[cluster b]
+ami           = ami-0abcdef1234567890
+auth_type     = t3.medium
+master_type   = m5.large
+ingress_type  = c5.large
+ingress_count = 2
+minion_type   = m5.xlarge
+minion_count  = 3
+{extra}"""
