@@ -16,4 +16,9 @@ int journal_append(struct paas *p, const char *outcome, const char *message,
  * caller json_decref()s. A missing state bucket is an empty journal. */
 int journal_list(struct paas *p, size_t max, json_t **out, struct err *e);
 
+/* The newest record of `command` with outcome "ok", or *out = NULL when
+ * there is none. Reads newest first and stops at the first match. */
+int journal_last(struct paas *p, const char *command, json_t **out,
+                 struct err *e);
+
 #endif

@@ -1,0 +1,79 @@
+"""The lock and the journal (SPEC.md "Lock and journal"): a mutating command
+exits 4 naming the holder while another run holds STATE_BUCKET/NAME/lock;
+`unlock ID` removes only a lock with that id and prints who held it; the
+journal records it and `history` lists records newest first. The state is
+read back with boto3."""
+
+import json
+import os
+import re
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from harness import World, check, done, sample_config  # noqa: E402
+
+w = World()
+cfg = w.write_config(sample_config("locktest"))
+s3 = w.moto.client("s3")
+bucket = "locktest-paasctl-state"
+
+
+# moto 5.2.1's signature check rejects boto3's own ListObjectsV2 with a
+# prefix holding '/', so the checks list the whole bucket and filter here.
+def keys_under(prefix):
+    return [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])
+            if o["Key"].startswith(prefix)]
+
+
+rc, out, err = w.paasctl("-c", cfg, "history")
+check("history/no-bucket-is-empty", rc == 0 and "journal is empty" in out, f"rc={rc} {out!r} {err!r}")
+
+s3.create_bucket(Bucket=bucket)
+holder = {"id": "0123456789abcdef0123456789abcdef", "command": "up b", "user": "alice",
+          "host": "ops-1", "pid": 4242, "started": "2026-11-25T06:00:00Z"}
+s3.put_object(Bucket=bucket, Key="locktest/lock", Body=json.dumps(holder).encode())
+
+rc, out, err = w.paasctl("-c", cfg, "cutover")
+check("lock/held-exit-4", rc == 4, f"rc={rc} err={err!r}")
+check("lock/held-names-holder", all(x in err for x in ("alice@ops-1", "pid 4242", "'up b'",
+      "2026-11-25T06:00:00Z", "unlock 0123456789abcdef0123456789abcdef")), err)
+body = json.loads(s3.get_object(Bucket=bucket, Key="locktest/lock")["Body"].read())
+check("lock/held-lock-untouched", body == holder, json.dumps(body))
+
+rc, out, err = w.paasctl("-c", cfg, "unlock", "ffff")
+check("unlock/wrong-id-exit-2", rc == 2 and "0123456789abcdef0123456789abcdef" in err, f"rc={rc} {err!r}")
+check("unlock/wrong-id-keeps-lock",
+      keys_under("locktest/lock") == ["locktest/lock"], "lock gone")
+
+rc, out, err = w.paasctl("-c", cfg, "unlock", holder["id"])
+check("unlock/exit-0-prints-holder", rc == 0 and "alice@ops-1" in out and "'up b'" in out,
+      f"rc={rc} {out!r} {err!r}")
+check("unlock/lock-removed",
+      keys_under("locktest/lock") == [], "lock still there")
+rc, out, err = w.paasctl("-c", cfg, "unlock", holder["id"])
+check("unlock/no-lock-exit-1", rc == 1 and "no lock" in err, f"rc={rc} {err!r}")
+
+keys = keys_under("locktest/journal/")
+check("journal/one-record-for-unlock", len(keys) == 1 and keys[0].endswith("-unlock.json"), keys)
+if keys:
+    rec = json.loads(s3.get_object(Bucket=bucket, Key=keys[0])["Body"].read())
+    check("journal/record-fields", rec["command"] == "unlock" and rec["outcome"] == "ok"
+          and rec["changes"]["removed_lock"] == holder["id"] and re.match(r"\d{4}-\d\d-\d\dT", rec["time"]),
+          json.dumps(rec))
+    check("journal/no-secret", w.moto.secret not in json.dumps(rec), "secret in journal")
+
+# An older record written by hand: history lists newest first.
+s3.put_object(Bucket=bucket, Key="locktest/journal/20200101T000000Z-aaaaaaaa-cutover.json",
+              Body=json.dumps({"time": "2020-01-01T00:00:00Z", "command": "cutover", "outcome": "ok",
+                               "user": "bob", "host": "h", "message": "", "changes": None}).encode())
+rc, out, err = w.paasctl("-c", cfg, "history", "-o", "json")
+recs = json.loads(out) if rc == 0 else []
+check("history/newest-first", [r["command"] for r in recs] == ["unlock", "cutover"], out)
+rc, out, err = w.paasctl("-c", cfg, "history", "-n", "1")
+check("history/table-limited", rc == 0 and "unlock" in out and "2020-01-01" not in out, out)
+
+# A mutating command under --dry-run takes no lock and writes no journal.
+rc, out, err = w.paasctl("-c", cfg, "--dry-run", "unlock", "abc")
+check("dry-run/unlock-changes-nothing", rc == 0 and len(keys_under("locktest/journal/")) == 2,
+      f"rc={rc} {out!r}")
+done()
