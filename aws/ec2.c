@@ -2,9 +2,13 @@
  * exists is found by paasctl:* tag filters. */
 #include "aws/ec2.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
+#include "aws/batch.h"
 #include "aws/query.h"
 #include "aws/xml.h"
 
@@ -106,18 +110,21 @@ static int ec2_instance_page(xmlNode *root, void *ctx, struct err *e)
     return 0;
 }
 
-/* Runs a paged Describe call with filters into a list of records. */
+/* Runs a paged Describe call with filters into a list of records.
+ * max_results: the page size, or NULL for the calls that take none
+ * (DescribeAddresses); each call has its own allowed range. */
 static int ec2_describe(struct aws_client *c, const char *action,
                         const struct ec2_filter *f, size_t nf,
-                        aws_page_fn page, size_t size, void **out, size_t *n,
-                        struct err *e)
+                        const char *max_results, aws_page_fn page,
+                        size_t size, void **out, size_t *n, struct err *e)
 {
     struct aws_query q;
     struct ec2_list l = { NULL, 0, 0, size };
     int rc;
     aws_query_init(&q, AWS_EC2, action);
     ec2_query_filters(&q, f, nf);
-    aws_query_add(&q, "MaxResults", "1000");
+    if (max_results)
+        aws_query_add(&q, "MaxResults", max_results);
     rc = aws_query_pages(c, &q, "NextToken", "nextToken", page, &l, e);
     aws_query_release(&q);
     if (rc < 0) {
@@ -134,7 +141,7 @@ int ec2_describe_vpcs(struct aws_client *c, const struct ec2_filter *f,
                       size_t nf, struct ec2_vpc **out, size_t *n,
                       struct err *e)
 {
-    return ec2_describe(c, "DescribeVpcs", f, nf, ec2_vpc_page,
+    return ec2_describe(c, "DescribeVpcs", f, nf, "1000", ec2_vpc_page,
                         sizeof(**out), (void **)out, n, e);
 }
 
@@ -142,6 +149,560 @@ int ec2_describe_instances(struct aws_client *c, const struct ec2_filter *f,
                            size_t nf, struct ec2_instance **out, size_t *n,
                            struct err *e)
 {
-    return ec2_describe(c, "DescribeInstances", f, nf, ec2_instance_page,
+    return ec2_describe(c, "DescribeInstances", f, nf, "1000", ec2_instance_page,
                         sizeof(**out), (void **)out, n, e);
+}
+
+/* ---- the shell's network: reads ------------------------------------------ */
+
+static int ec2_subnet_page(xmlNode *root, void *ctx, struct err *e)
+{
+    struct ec2_list *l = ctx;
+    xmlNode *set = aws_xml_child(root, "subnetSet");
+    for (xmlNode *it = aws_xml_first(set, "item"); it; it = aws_xml_next(it, "item")) {
+        struct ec2_subnet *s = ec2_list_push(l, e);
+        if (!s)
+            return -1;
+        aws_xml_text(it, "subnetId", s->id, sizeof(s->id));
+        aws_xml_text(it, "vpcId", s->vpc_id, sizeof(s->vpc_id));
+        aws_xml_text(it, "cidrBlock", s->cidr, sizeof(s->cidr));
+        aws_xml_text(it, "availabilityZone", s->az, sizeof(s->az));
+        aws_xml_text(it, "state", s->state, sizeof(s->state));
+        ec2_parse_tags(it, &s->tags);
+    }
+    return 0;
+}
+
+static int ec2_igw_page(xmlNode *root, void *ctx, struct err *e)
+{
+    struct ec2_list *l = ctx;
+    xmlNode *set = aws_xml_child(root, "internetGatewaySet");
+    for (xmlNode *it = aws_xml_first(set, "item"); it; it = aws_xml_next(it, "item")) {
+        struct ec2_igw *g = ec2_list_push(l, e);
+        xmlNode *att;
+        if (!g)
+            return -1;
+        aws_xml_text(it, "internetGatewayId", g->id, sizeof(g->id));
+        att = aws_xml_first(aws_xml_child(it, "attachmentSet"), "item");
+        if (att)
+            aws_xml_text(att, "vpcId", g->attached_vpc, sizeof(g->attached_vpc));
+        ec2_parse_tags(it, &g->tags);
+    }
+    return 0;
+}
+
+static int ec2_address_page(xmlNode *root, void *ctx, struct err *e)
+{
+    struct ec2_list *l = ctx;
+    xmlNode *set = aws_xml_child(root, "addressesSet");
+    for (xmlNode *it = aws_xml_first(set, "item"); it; it = aws_xml_next(it, "item")) {
+        struct ec2_address *a = ec2_list_push(l, e);
+        if (!a)
+            return -1;
+        aws_xml_text(it, "allocationId", a->allocation_id, sizeof(a->allocation_id));
+        aws_xml_text(it, "publicIp", a->public_ip, sizeof(a->public_ip));
+        aws_xml_text(it, "associationId", a->association_id, sizeof(a->association_id));
+        ec2_parse_tags(it, &a->tags);
+    }
+    return 0;
+}
+
+static int ec2_nat_page(xmlNode *root, void *ctx, struct err *e)
+{
+    struct ec2_list *l = ctx;
+    xmlNode *set = aws_xml_child(root, "natGatewaySet");
+    for (xmlNode *it = aws_xml_first(set, "item"); it; it = aws_xml_next(it, "item")) {
+        struct ec2_nat *g = ec2_list_push(l, e);
+        xmlNode *addr;
+        if (!g)
+            return -1;
+        aws_xml_text(it, "natGatewayId", g->id, sizeof(g->id));
+        aws_xml_text(it, "subnetId", g->subnet_id, sizeof(g->subnet_id));
+        aws_xml_text(it, "state", g->state, sizeof(g->state));
+        addr = aws_xml_first(aws_xml_child(it, "natGatewayAddressSet"), "item");
+        if (addr)
+            aws_xml_text(addr, "allocationId", g->allocation_id, sizeof(g->allocation_id));
+        ec2_parse_tags(it, &g->tags);
+    }
+    return 0;
+}
+
+static void ec2_parse_route_table(xmlNode *it, struct ec2_route_table *t)
+{
+    xmlNode *set;
+    aws_xml_text(it, "routeTableId", t->id, sizeof(t->id));
+    aws_xml_text(it, "vpcId", t->vpc_id, sizeof(t->vpc_id));
+    set = aws_xml_child(it, "routeSet");
+    for (xmlNode *r = aws_xml_first(set, "item"); r && t->n_routes < EC2_MAX_ROUTES;
+         r = aws_xml_next(r, "item")) {
+        struct ec2_route *x = &t->routes[t->n_routes++];
+        aws_xml_text(r, "destinationCidrBlock", x->dest, sizeof(x->dest));
+        aws_xml_text(r, "gatewayId", x->gateway_id, sizeof(x->gateway_id));
+        aws_xml_text(r, "natGatewayId", x->nat_id, sizeof(x->nat_id));
+        aws_xml_text(r, "state", x->state, sizeof(x->state));
+    }
+    set = aws_xml_child(it, "associationSet");
+    for (xmlNode *a = aws_xml_first(set, "item"); a && t->n_assocs < EC2_MAX_ROUTES;
+         a = aws_xml_next(a, "item")) {
+        struct ec2_rtb_assoc *x = &t->assocs[t->n_assocs++];
+        char main[8] = "";
+        aws_xml_text(a, "routeTableAssociationId", x->id, sizeof(x->id));
+        aws_xml_text(a, "subnetId", x->subnet_id, sizeof(x->subnet_id));
+        aws_xml_text(a, "main", main, sizeof(main));
+        x->main = strcmp(main, "true") == 0;
+    }
+    ec2_parse_tags(it, &t->tags);
+}
+
+static int ec2_route_table_page(xmlNode *root, void *ctx, struct err *e)
+{
+    struct ec2_list *l = ctx;
+    xmlNode *set = aws_xml_child(root, "routeTableSet");
+    for (xmlNode *it = aws_xml_first(set, "item"); it; it = aws_xml_next(it, "item")) {
+        struct ec2_route_table *t = ec2_list_push(l, e);
+        if (!t)
+            return -1;
+        ec2_parse_route_table(it, t);
+    }
+    return 0;
+}
+
+static int ec2_xml_int(const xmlNode *n, const char *path, int dflt)
+{
+    char v[16];
+    return aws_xml_text(n, path, v, sizeof(v)) && v[0] ? atoi(v) : dflt;
+}
+
+/* One <item> of ipPermissions, flattened into one entry per source. */
+static void ec2_parse_permission(xmlNode *p, struct ec2_security_group *g)
+{
+    struct ec2_perm base;
+    memset(&base, 0, sizeof(base));
+    aws_xml_text(p, "ipProtocol", base.proto, sizeof(base.proto));
+    base.from = ec2_xml_int(p, "fromPort", -1);
+    base.to = ec2_xml_int(p, "toPort", -1);
+    for (xmlNode *r = aws_xml_first(aws_xml_child(p, "ipRanges"), "item");
+         r && g->n_perms < EC2_MAX_PERMS; r = aws_xml_next(r, "item")) {
+        struct ec2_perm *x = &g->perms[g->n_perms++];
+        *x = base;
+        aws_xml_text(r, "cidrIp", x->cidr, sizeof(x->cidr));
+    }
+    for (xmlNode *r = aws_xml_first(aws_xml_child(p, "groups"), "item");
+         r && g->n_perms < EC2_MAX_PERMS; r = aws_xml_next(r, "item")) {
+        struct ec2_perm *x = &g->perms[g->n_perms++];
+        *x = base;
+        aws_xml_text(r, "groupId", x->group_id, sizeof(x->group_id));
+    }
+}
+
+static int ec2_sg_page(xmlNode *root, void *ctx, struct err *e)
+{
+    struct ec2_list *l = ctx;
+    xmlNode *set = aws_xml_child(root, "securityGroupInfo");
+    for (xmlNode *it = aws_xml_first(set, "item"); it; it = aws_xml_next(it, "item")) {
+        struct ec2_security_group *g = ec2_list_push(l, e);
+        if (!g)
+            return -1;
+        aws_xml_text(it, "groupId", g->id, sizeof(g->id));
+        aws_xml_text(it, "groupName", g->name, sizeof(g->name));
+        aws_xml_text(it, "vpcId", g->vpc_id, sizeof(g->vpc_id));
+        for (xmlNode *p = aws_xml_first(aws_xml_child(it, "ipPermissions"), "item");
+             p; p = aws_xml_next(p, "item"))
+            ec2_parse_permission(p, g);
+        ec2_parse_tags(it, &g->tags);
+    }
+    return 0;
+}
+
+int ec2_describe_subnets(struct aws_client *c, const struct ec2_filter *f,
+                         size_t nf, struct ec2_subnet **out, size_t *n,
+                         struct err *e)
+{
+    return ec2_describe(c, "DescribeSubnets", f, nf, "1000", ec2_subnet_page,
+                        sizeof(**out), (void **)out, n, e);
+}
+
+int ec2_describe_igws(struct aws_client *c, const struct ec2_filter *f,
+                      size_t nf, struct ec2_igw **out, size_t *n,
+                      struct err *e)
+{
+    return ec2_describe(c, "DescribeInternetGateways", f, nf, "1000",
+                        ec2_igw_page, sizeof(**out), (void **)out, n, e);
+}
+
+int ec2_describe_addresses(struct aws_client *c, const struct ec2_filter *f,
+                           size_t nf, struct ec2_address **out, size_t *n,
+                           struct err *e)
+{
+    return ec2_describe(c, "DescribeAddresses", f, nf, NULL, ec2_address_page,
+                        sizeof(**out), (void **)out, n, e);
+}
+
+int ec2_describe_nat_gateways(struct aws_client *c, const struct ec2_filter *f,
+                              size_t nf, struct ec2_nat **out, size_t *n,
+                              struct err *e)
+{
+    return ec2_describe(c, "DescribeNatGateways", f, nf, "1000", ec2_nat_page,
+                        sizeof(**out), (void **)out, n, e);
+}
+
+int ec2_describe_route_tables(struct aws_client *c, const struct ec2_filter *f,
+                              size_t nf, struct ec2_route_table **out,
+                              size_t *n, struct err *e)
+{
+    return ec2_describe(c, "DescribeRouteTables", f, nf, "100",
+                        ec2_route_table_page, sizeof(**out), (void **)out, n, e);
+}
+
+int ec2_describe_security_groups(struct aws_client *c,
+                                 const struct ec2_filter *f, size_t nf,
+                                 struct ec2_security_group **out, size_t *n,
+                                 struct err *e)
+{
+    return ec2_describe(c, "DescribeSecurityGroups", f, nf, "1000",
+                        ec2_sg_page, sizeof(**out), (void **)out, n, e);
+}
+
+int ec2_vpc_dns_hostnames(struct aws_client *c, const char *vpc, int *on,
+                          struct err *e)
+{
+    struct aws_query q;
+    xmlDoc *doc;
+    char v[8] = "";
+    int rc;
+    *on = 0;
+    aws_query_init(&q, AWS_EC2, "DescribeVpcAttribute");
+    aws_query_add(&q, "VpcId", vpc);
+    aws_query_add(&q, "Attribute", "enableDnsHostnames");
+    rc = aws_batch_call1(c, &q, 1, AWS_NF_RETRY, &doc, e);
+    aws_query_release(&q);
+    if (rc < 0)
+        return -1;
+    aws_xml_text(xmlDocGetRootElement(doc), "enableDnsHostnames/value", v, sizeof(v));
+    *on = strcmp(v, "true") == 0;
+    xmlFreeDoc(doc);
+    return 0;
+}
+
+/* ---- mutations --------------------------------------------------------------- */
+
+void ec2_query_tag_spec(struct aws_query *q, const char *rtype,
+                        const struct ec2_tag *t, size_t n)
+{
+    if (!n)
+        return;
+    aws_query_add(q, "TagSpecification.1.ResourceType", rtype);
+    for (size_t i = 0; i < n; i++) {
+        aws_query_addf(q, t[i].key, "TagSpecification.1.Tag.%zu.Key", i + 1);
+        aws_query_addf(q, t[i].value, "TagSpecification.1.Tag.%zu.Value", i + 1);
+    }
+}
+
+int ec2_create_tags(struct aws_client *c, const char *const *resource_ids,
+                    size_t n, const char *const *keys,
+                    const char *const *values, size_t ntags, struct err *e)
+{
+    struct aws_query q;
+    int rc;
+    aws_query_init(&q, AWS_EC2, "CreateTags");
+    for (size_t i = 0; i < n; i++)
+        aws_query_addf(&q, resource_ids[i], "ResourceId.%zu", i + 1);
+    for (size_t i = 0; i < ntags; i++) {
+        aws_query_addf(&q, keys[i], "Tag.%zu.Key", i + 1);
+        aws_query_addf(&q, values[i], "Tag.%zu.Value", i + 1);
+    }
+    /* Setting a tag to a value is the same however often it is sent. */
+    rc = aws_batch_call1(c, &q, 1, AWS_NF_RETRY, NULL, e);
+    aws_query_release(&q);
+    return rc;
+}
+
+/* A create: a NotFound of what it references is retried. */
+static struct aws_batch_item *ec2_add(struct aws_batch *b, const char *action,
+                                      int idempotent, const char *id_path)
+{
+    struct aws_batch_item *it = aws_batch_add(b, AWS_EC2, action, idempotent);
+    it->id_path = id_path;
+    return it;
+}
+
+struct aws_batch_item *ec2_create_vpc(struct aws_batch *b, const char *cidr,
+                                      const struct ec2_tag *t, size_t nt)
+{
+    struct aws_batch_item *it = ec2_add(b, "CreateVpc", 0, "vpc/vpcId");
+    aws_query_add(&it->q, "CidrBlock", cidr);
+    ec2_query_tag_spec(&it->q, "vpc", t, nt);
+    return it;
+}
+
+struct aws_batch_item *ec2_enable_dns_hostnames(struct aws_batch *b,
+                                                const char *vpc)
+{
+    struct aws_batch_item *it = ec2_add(b, "ModifyVpcAttribute", 1, NULL);
+    aws_query_add(&it->q, "VpcId", vpc);
+    aws_query_add(&it->q, "EnableDnsHostnames.Value", "true");
+    return it;
+}
+
+struct aws_batch_item *ec2_create_subnet(struct aws_batch *b, const char *vpc,
+                                         const char *cidr, const char *az,
+                                         const struct ec2_tag *t, size_t nt)
+{
+    struct aws_batch_item *it = ec2_add(b, "CreateSubnet", 0, "subnet/subnetId");
+    aws_query_add(&it->q, "VpcId", vpc);
+    aws_query_add(&it->q, "CidrBlock", cidr);
+    aws_query_add(&it->q, "AvailabilityZone", az);
+    ec2_query_tag_spec(&it->q, "subnet", t, nt);
+    return it;
+}
+
+struct aws_batch_item *ec2_create_igw(struct aws_batch *b,
+                                      const struct ec2_tag *t, size_t nt)
+{
+    struct aws_batch_item *it = ec2_add(b, "CreateInternetGateway", 0,
+                                        "internetGateway/internetGatewayId");
+    ec2_query_tag_spec(&it->q, "internet-gateway", t, nt);
+    return it;
+}
+
+static struct aws_batch_item *ec2_igw_call(struct aws_batch *b,
+                                           const char *action, const char *igw,
+                                           const char *vpc)
+{
+    struct aws_batch_item *it = ec2_add(b, action, 0, NULL);
+    aws_query_add(&it->q, "InternetGatewayId", igw);
+    aws_query_add(&it->q, "VpcId", vpc);
+    return it;
+}
+
+struct aws_batch_item *ec2_attach_igw(struct aws_batch *b, const char *igw,
+                                      const char *vpc)
+{
+    return ec2_igw_call(b, "AttachInternetGateway", igw, vpc);
+}
+
+struct aws_batch_item *ec2_detach_igw(struct aws_batch *b, const char *igw,
+                                      const char *vpc)
+{
+    struct aws_batch_item *it = ec2_igw_call(b, "DetachInternetGateway", igw, vpc);
+    it->notfound = AWS_NF_OK;
+    return it;
+}
+
+struct aws_batch_item *ec2_allocate_address(struct aws_batch *b,
+                                            const struct ec2_tag *t, size_t nt)
+{
+    struct aws_batch_item *it = ec2_add(b, "AllocateAddress", 0, "allocationId");
+    aws_query_add(&it->q, "Domain", "vpc");
+    ec2_query_tag_spec(&it->q, "elastic-ip", t, nt);
+    return it;
+}
+
+struct aws_batch_item *ec2_create_nat_gateway(struct aws_batch *b,
+                                              const char *subnet,
+                                              const char *allocation_id,
+                                              const char *token,
+                                              const struct ec2_tag *t,
+                                              size_t nt)
+{
+    struct aws_batch_item *it = ec2_add(b, "CreateNatGateway", 1,
+                                        "natGateway/natGatewayId");
+    aws_query_add(&it->q, "SubnetId", subnet);
+    aws_query_add(&it->q, "AllocationId", allocation_id);
+    aws_query_add(&it->q, "ClientToken", token);
+    ec2_query_tag_spec(&it->q, "natgateway", t, nt);
+    return it;
+}
+
+struct aws_batch_item *ec2_create_route_table(struct aws_batch *b,
+                                              const char *vpc,
+                                              const struct ec2_tag *t,
+                                              size_t nt)
+{
+    struct aws_batch_item *it = ec2_add(b, "CreateRouteTable", 0,
+                                        "routeTable/routeTableId");
+    aws_query_add(&it->q, "VpcId", vpc);
+    ec2_query_tag_spec(&it->q, "route-table", t, nt);
+    return it;
+}
+
+struct aws_batch_item *ec2_create_route(struct aws_batch *b, const char *rtb,
+                                        const char *dest,
+                                        const char *gateway_id,
+                                        const char *nat_id, int replace)
+{
+    /* Replacing a route is the same however often it is sent. */
+    struct aws_batch_item *it = ec2_add(b, replace ? "ReplaceRoute" : "CreateRoute",
+                                        replace, NULL);
+    aws_query_add(&it->q, "RouteTableId", rtb);
+    aws_query_add(&it->q, "DestinationCidrBlock", dest);
+    if (gateway_id && *gateway_id)
+        aws_query_add(&it->q, "GatewayId", gateway_id);
+    if (nat_id && *nat_id)
+        aws_query_add(&it->q, "NatGatewayId", nat_id);
+    return it;
+}
+
+struct aws_batch_item *ec2_associate_route_table(struct aws_batch *b,
+                                                 const char *rtb,
+                                                 const char *subnet)
+{
+    struct aws_batch_item *it = ec2_add(b, "AssociateRouteTable", 0, "associationId");
+    aws_query_add(&it->q, "RouteTableId", rtb);
+    aws_query_add(&it->q, "SubnetId", subnet);
+    return it;
+}
+
+struct aws_batch_item *ec2_create_security_group(struct aws_batch *b,
+                                                 const char *vpc,
+                                                 const char *name,
+                                                 const char *description,
+                                                 const struct ec2_tag *t,
+                                                 size_t nt)
+{
+    struct aws_batch_item *it = ec2_add(b, "CreateSecurityGroup", 0, "groupId");
+    aws_query_add(&it->q, "VpcId", vpc);
+    aws_query_add(&it->q, "GroupName", name);
+    aws_query_add(&it->q, "GroupDescription", description);
+    ec2_query_tag_spec(&it->q, "security-group", t, nt);
+    return it;
+}
+
+static void ec2_query_perms(struct aws_query *q, const struct ec2_perm *p,
+                            size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char port[16];
+        aws_query_addf(q, p[i].proto, "IpPermissions.%zu.IpProtocol", i + 1);
+        if (strcmp(p[i].proto, "-1") != 0) {
+            snprintf(port, sizeof(port), "%d", p[i].from);
+            aws_query_addf(q, port, "IpPermissions.%zu.FromPort", i + 1);
+            snprintf(port, sizeof(port), "%d", p[i].to);
+            aws_query_addf(q, port, "IpPermissions.%zu.ToPort", i + 1);
+        }
+        if (p[i].cidr[0])
+            aws_query_addf(q, p[i].cidr, "IpPermissions.%zu.IpRanges.1.CidrIp", i + 1);
+        else
+            aws_query_addf(q, p[i].group_id, "IpPermissions.%zu.Groups.1.GroupId", i + 1);
+    }
+}
+
+struct aws_batch_item *ec2_authorize_ingress(struct aws_batch *b,
+                                             const char *group,
+                                             const struct ec2_perm *p,
+                                             size_t n)
+{
+    struct aws_batch_item *it = ec2_add(b, "AuthorizeSecurityGroupIngress", 0, NULL);
+    aws_query_add(&it->q, "GroupId", group);
+    ec2_query_perms(&it->q, p, n);
+    return it;
+}
+
+struct aws_batch_item *ec2_revoke_ingress(struct aws_batch *b,
+                                          const char *group,
+                                          const struct ec2_perm *p, size_t n)
+{
+    struct aws_batch_item *it = ec2_add(b, "RevokeSecurityGroupIngress", 1, NULL);
+    aws_query_add(&it->q, "GroupId", group);
+    ec2_query_perms(&it->q, p, n);
+    it->notfound = AWS_NF_OK;
+    return it;
+}
+
+struct aws_batch_item *ec2_delete(struct aws_batch *b, const char *action,
+                                  const char *id_param, const char *id)
+{
+    struct aws_batch_item *it = ec2_add(b, action, 1, NULL);
+    aws_query_add(&it->q, id_param, id);
+    it->notfound = AWS_NF_OK;
+    return it;
+}
+
+/* User data travels base64-encoded. */
+static void ec2_query_user_data(struct aws_query *q, const char *text)
+{
+    size_t len = strlen(text);
+    unsigned char *b64 = malloc(4 * ((len + 2) / 3) + 1);
+    if (!b64) {
+        q->body.failed = 1;
+        return;
+    }
+    EVP_EncodeBlock(b64, (const unsigned char *)text, (int)len);
+    aws_query_add(q, "UserData", (const char *)b64);
+    free(b64);
+}
+
+struct aws_batch_item *ec2_run_instances(struct aws_batch *b,
+                                         const struct ec2_run_spec *s)
+{
+    /* The ClientToken makes a resend safe: AWS answers it with the first
+     * call's reservation instead of launching again. */
+    struct aws_batch_item *it = ec2_add(b, "RunInstances", 1, NULL);
+    char count[16];
+    snprintf(count, sizeof(count), "%d", s->count);
+    aws_query_add(&it->q, "ImageId", s->ami);
+    aws_query_add(&it->q, "InstanceType", s->type);
+    aws_query_add(&it->q, "MinCount", count);
+    aws_query_add(&it->q, "MaxCount", count);
+    aws_query_add(&it->q, "ClientToken", s->client_token);
+    if (s->public_ip) {
+        aws_query_add(&it->q, "NetworkInterface.1.DeviceIndex", "0");
+        aws_query_add(&it->q, "NetworkInterface.1.SubnetId", s->subnet);
+        aws_query_add(&it->q, "NetworkInterface.1.AssociatePublicIpAddress", "true");
+        aws_query_add(&it->q, "NetworkInterface.1.SecurityGroupId.1", s->security_group);
+    } else {
+        aws_query_add(&it->q, "SubnetId", s->subnet);
+        aws_query_add(&it->q, "SecurityGroupId.1", s->security_group);
+    }
+    if (s->key_name && *s->key_name)
+        aws_query_add(&it->q, "KeyName", s->key_name);
+    if (s->user_data)
+        ec2_query_user_data(&it->q, s->user_data);
+    ec2_query_tag_spec(&it->q, "instance", s->tags, s->n_tags);
+    return it;
+}
+
+int ec2_run_result(const struct aws_batch_item *it, struct ec2_instance **out,
+                   size_t *n, struct err *e)
+{
+    struct ec2_list l = { NULL, 0, 0, sizeof(**out) };
+    xmlNode *set = it->doc ? aws_xml_child(xmlDocGetRootElement(it->doc),
+                                           "instancesSet") : NULL;
+    for (xmlNode *x = aws_xml_first(set, "item"); x; x = aws_xml_next(x, "item")) {
+        struct ec2_instance *i = ec2_list_push(&l, e);
+        if (!i) {
+            free(l.items);
+            *out = NULL;
+            *n = 0;
+            return -1;
+        }
+        ec2_parse_instance(x, i);
+    }
+    *out = l.items;
+    *n = l.n;
+    return 0;
+}
+
+static struct aws_batch_item *ec2_instances_call(struct aws_batch *b,
+                                                 const char *action,
+                                                 const char *const *ids,
+                                                 size_t n)
+{
+    struct aws_batch_item *it = ec2_add(b, action, 1, NULL);
+    for (size_t i = 0; i < n; i++)
+        aws_query_addf(&it->q, ids[i], "InstanceId.%zu", i + 1);
+    return it;
+}
+
+struct aws_batch_item *ec2_terminate_instances(struct aws_batch *b,
+                                               const char *const *ids,
+                                               size_t n)
+{
+    return ec2_instances_call(b, "TerminateInstances", ids, n);
+}
+
+struct aws_batch_item *ec2_start_instances(struct aws_batch *b,
+                                           const char *const *ids, size_t n)
+{
+    return ec2_instances_call(b, "StartInstances", ids, n);
 }

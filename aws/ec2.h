@@ -60,4 +60,209 @@ void ec2_query_filters(struct aws_query *q, const struct ec2_filter *f,
 /* Reads a <tagSet> under parent into t (unknown keys ignored). */
 void ec2_parse_tags(const void *parent_xml_node, struct ec2_tags *t);
 
+/* ---- tags at creation ---------------------------------------------------- */
+
+/* One tag put on a resource by its create call (SPEC.md "Tags"). */
+struct ec2_tag {
+    const char *key;
+    const char *value;
+};
+
+/* Adds TagSpecification.1 for resource type rtype ("vpc", "subnet",
+ * "instance", ...) with the n tags. */
+void ec2_query_tag_spec(struct aws_query *q, const char *rtype,
+                        const struct ec2_tag *t, size_t n);
+
+/* Sets the tags on every listed resource in one CreateTags call (existing
+ * keys are overwritten). A just-created id that EC2 does not know yet is
+ * retried shortly. keys[i] gets values[i]. */
+int ec2_create_tags(struct aws_client *c, const char *const *resource_ids,
+                    size_t n, const char *const *keys,
+                    const char *const *values, size_t ntags, struct err *e);
+
+/* ---- the shell's network --------------------------------------------------- */
+
+struct ec2_subnet {
+    char id[32];
+    char vpc_id[32];
+    char cidr[20];
+    char az[32];
+    char state[16];
+    struct ec2_tags tags;
+};
+
+struct ec2_igw {
+    char id[32];
+    char attached_vpc[32];     /* "" when detached */
+    struct ec2_tags tags;
+};
+
+struct ec2_address {
+    char allocation_id[32];
+    char public_ip[16];
+    char association_id[40];   /* "" when free */
+    struct ec2_tags tags;
+};
+
+struct ec2_nat {
+    char id[32];
+    char subnet_id[32];
+    char state[16];            /* pending, available, deleting, deleted, failed */
+    char allocation_id[32];
+    struct ec2_tags tags;
+};
+
+#define EC2_MAX_ROUTES 16
+struct ec2_route {
+    char dest[20];
+    char gateway_id[32];       /* igw-..., "local" */
+    char nat_id[32];
+    char state[16];            /* active, blackhole */
+};
+
+struct ec2_rtb_assoc {
+    char id[40];
+    char subnet_id[32];
+    int main;
+};
+
+struct ec2_route_table {
+    char id[32];
+    char vpc_id[32];
+    size_t n_routes, n_assocs;    /* beyond EC2_MAX_ROUTES are dropped */
+    struct ec2_route routes[EC2_MAX_ROUTES];
+    struct ec2_rtb_assoc assocs[EC2_MAX_ROUTES];
+    struct ec2_tags tags;
+};
+
+/* One ingress rule with a single source (EC2's permissions are flattened:
+ * one entry per CIDR and per source group). proto "-1" is all traffic. */
+struct ec2_perm {
+    char proto[8];
+    int from, to;
+    char cidr[20];             /* "" when the source is a group */
+    char group_id[32];         /* "" when the source is a CIDR */
+};
+
+#define EC2_MAX_PERMS 64
+struct ec2_security_group {
+    char id[32];
+    char name[256];
+    char vpc_id[32];
+    size_t n_perms;            /* beyond EC2_MAX_PERMS are dropped */
+    struct ec2_perm perms[EC2_MAX_PERMS];
+    struct ec2_tags tags;
+};
+
+int ec2_describe_subnets(struct aws_client *c, const struct ec2_filter *f,
+                         size_t nf, struct ec2_subnet **out, size_t *n,
+                         struct err *e);
+int ec2_describe_igws(struct aws_client *c, const struct ec2_filter *f,
+                      size_t nf, struct ec2_igw **out, size_t *n,
+                      struct err *e);
+int ec2_describe_addresses(struct aws_client *c, const struct ec2_filter *f,
+                           size_t nf, struct ec2_address **out, size_t *n,
+                           struct err *e);
+int ec2_describe_nat_gateways(struct aws_client *c, const struct ec2_filter *f,
+                              size_t nf, struct ec2_nat **out, size_t *n,
+                              struct err *e);
+int ec2_describe_route_tables(struct aws_client *c, const struct ec2_filter *f,
+                              size_t nf, struct ec2_route_table **out,
+                              size_t *n, struct err *e);
+int ec2_describe_security_groups(struct aws_client *c,
+                                 const struct ec2_filter *f, size_t nf,
+                                 struct ec2_security_group **out, size_t *n,
+                                 struct err *e);
+/* *on = the VPC's enableDnsHostnames. */
+int ec2_vpc_dns_hostnames(struct aws_client *c, const char *vpc, int *on,
+                          struct err *e);
+
+/* ---- mutations, added to a batch (aws/batch.h) ------------------------------
+ * Each returns the batch item (valid until the next add) so the caller can
+ * set its ref. Creates retry a NotFound of the ids they reference; deletes
+ * count NotFound as done. Where the answer has the new id, item->id gets it
+ * after aws_batch_run. */
+struct aws_batch;
+struct aws_batch_item;
+
+struct aws_batch_item *ec2_create_vpc(struct aws_batch *b, const char *cidr,
+                                      const struct ec2_tag *t, size_t nt);
+struct aws_batch_item *ec2_enable_dns_hostnames(struct aws_batch *b,
+                                                const char *vpc);
+struct aws_batch_item *ec2_create_subnet(struct aws_batch *b, const char *vpc,
+                                         const char *cidr, const char *az,
+                                         const struct ec2_tag *t, size_t nt);
+struct aws_batch_item *ec2_create_igw(struct aws_batch *b,
+                                      const struct ec2_tag *t, size_t nt);
+struct aws_batch_item *ec2_attach_igw(struct aws_batch *b, const char *igw,
+                                      const char *vpc);
+struct aws_batch_item *ec2_detach_igw(struct aws_batch *b, const char *igw,
+                                      const char *vpc);
+struct aws_batch_item *ec2_allocate_address(struct aws_batch *b,
+                                            const struct ec2_tag *t, size_t nt);
+/* token: ClientToken, so a resent call cannot make a second gateway. */
+struct aws_batch_item *ec2_create_nat_gateway(struct aws_batch *b,
+                                              const char *subnet,
+                                              const char *allocation_id,
+                                              const char *token,
+                                              const struct ec2_tag *t,
+                                              size_t nt);
+struct aws_batch_item *ec2_create_route_table(struct aws_batch *b,
+                                              const char *vpc,
+                                              const struct ec2_tag *t,
+                                              size_t nt);
+/* A route to an internet gateway (gateway_id) or a NAT gateway (nat_id);
+ * replace: ReplaceRoute for a route that exists with another target. */
+struct aws_batch_item *ec2_create_route(struct aws_batch *b, const char *rtb,
+                                        const char *dest,
+                                        const char *gateway_id,
+                                        const char *nat_id, int replace);
+struct aws_batch_item *ec2_associate_route_table(struct aws_batch *b,
+                                                 const char *rtb,
+                                                 const char *subnet);
+struct aws_batch_item *ec2_create_security_group(struct aws_batch *b,
+                                                 const char *vpc,
+                                                 const char *name,
+                                                 const char *description,
+                                                 const struct ec2_tag *t,
+                                                 size_t nt);
+/* The n rules into one Authorize/RevokeSecurityGroupIngress call. */
+struct aws_batch_item *ec2_authorize_ingress(struct aws_batch *b,
+                                             const char *group,
+                                             const struct ec2_perm *p,
+                                             size_t n);
+struct aws_batch_item *ec2_revoke_ingress(struct aws_batch *b,
+                                          const char *group,
+                                          const struct ec2_perm *p, size_t n);
+/* Delete calls taking one id: action "DeleteVpc" with param "VpcId", ... */
+struct aws_batch_item *ec2_delete(struct aws_batch *b, const char *action,
+                                  const char *id_param, const char *id);
+
+/* RunInstances: count instances of one role in one subnet, in one call
+ * (MinCount = MaxCount = count), tagged at creation. */
+struct ec2_run_spec {
+    const char *ami;
+    const char *type;
+    const char *subnet;
+    const char *security_group;
+    const char *key_name;       /* NULL/"" = none */
+    const char *user_data;      /* raw text (base64-encoded here); NULL = none */
+    const char *client_token;   /* deterministic, <= 64 ASCII characters */
+    int count;
+    int public_ip;              /* bastion: a public address in a public subnet */
+    const struct ec2_tag *tags;
+    size_t n_tags;
+};
+struct aws_batch_item *ec2_run_instances(struct aws_batch *b,
+                                         const struct ec2_run_spec *s);
+/* The instances a RunInstances item launched (malloc'd; caller frees). */
+int ec2_run_result(const struct aws_batch_item *it, struct ec2_instance **out,
+                   size_t *n, struct err *e);
+/* TerminateInstances / StartInstances for every id in one call. */
+struct aws_batch_item *ec2_terminate_instances(struct aws_batch *b,
+                                               const char *const *ids,
+                                               size_t n);
+struct aws_batch_item *ec2_start_instances(struct aws_batch *b,
+                                           const char *const *ids, size_t n);
+
 #endif

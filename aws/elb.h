@@ -8,11 +8,31 @@
 
 #define ELB_MAX_MEMBERS 1024
 
+struct elb_listener {
+    int lb_port;
+    int instance_port;
+};
+
+struct elb_health_check {
+    char target[128];        /* "HTTP:80/healthz" */
+    int interval, timeout, healthy, unhealthy;
+};
+
+#define ELB_MAX_LISTENERS 8
+#define ELB_MAX_SUBNETS 8
+
 struct elb_lb {
     char name[64];
     char dns_name[256];
     size_t n_instances;
     char (*instances)[32];   /* malloc'd, n_instances ids; elb_lb_release */
+    size_t n_listeners;      /* HTTP listeners; beyond ELB_MAX_LISTENERS dropped */
+    struct elb_listener listeners[ELB_MAX_LISTENERS];
+    struct elb_health_check health;
+    char vpc_id[32];
+    size_t n_subnets;
+    char subnets[ELB_MAX_SUBNETS][32];
+    char security_group[32]; /* the first one */
 };
 
 void elb_lb_release(struct elb_lb *lb);
@@ -35,5 +55,66 @@ struct elb_health {
 int elb_describe_health(struct aws_client *c, const char *lb,
                         const char *const *ids, size_t n_ids,
                         struct elb_health **out, size_t *n, struct err *e);
+
+/* 1 if the load balancer has instance id as a member. */
+int elb_lb_has(const struct elb_lb *lb, const char *id);
+
+/* Registers / deregisters every listed instance in one call. Ids that are
+ * already (or no longer) members are fine: the API answers the same. */
+int elb_register(struct aws_client *c, const char *lb, const char *const *ids,
+                 size_t n, struct err *e);
+int elb_deregister(struct aws_client *c, const char *lb,
+                   const char *const *ids, size_t n, struct err *e);
+
+struct elb_attrs {
+    int cross_zone;
+    int draining;
+    int draining_timeout;    /* seconds */
+};
+
+int elb_describe_attrs(struct aws_client *c, const char *lb,
+                       struct elb_attrs *out, struct err *e);
+
+/* Every load balancer of the region that carries the tag key (any value),
+ * e.g. "kubernetes.io/cluster/prod-a" for the ones a cluster's cloud
+ * provider made. *names is malloc'd (caller frees). */
+int elb_find_by_tag_key(struct aws_client *c, const char *key,
+                        char (**names)[64], size_t *n, struct err *e);
+
+int elb_delete(struct aws_client *c, const char *lb, struct err *e);
+
+/* ---- creates and updates, added to a batch (aws/batch.h) -------------- */
+struct aws_batch;
+struct aws_batch_item;
+
+struct elb_tag {
+    const char *key;
+    const char *value;
+};
+
+/* An internet-facing classic ELB with HTTP listeners across the subnets,
+ * tagged in the create call. */
+struct elb_spec {
+    const char *name;
+    const struct elb_listener *listeners;
+    size_t n_listeners;
+    const char *const *subnets;
+    size_t n_subnets;
+    const char *security_group;
+    const struct elb_tag *tags;
+    size_t n_tags;
+};
+
+struct aws_batch_item *elb_create(struct aws_batch *b, const struct elb_spec *s);
+struct aws_batch_item *elb_configure_health_check(struct aws_batch *b,
+                                                  const char *lb,
+                                                  const struct elb_health_check *h);
+struct aws_batch_item *elb_modify_attrs(struct aws_batch *b, const char *lb,
+                                        const struct elb_attrs *a);
+struct aws_batch_item *elb_create_listeners(struct aws_batch *b, const char *lb,
+                                            const struct elb_listener *l,
+                                            size_t n);
+struct aws_batch_item *elb_delete_listeners(struct aws_batch *b, const char *lb,
+                                            const int *lb_ports, size_t n);
 
 #endif

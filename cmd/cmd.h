@@ -12,6 +12,9 @@ enum cmd_flags {
     CMD_NEEDS_AWS = 1 << 1,      /* resolve credentials, region, endpoints */
     CMD_MUTATES = 1 << 2,        /* takes the lock, writes the journal;
                                   * with --dry-run neither */
+    CMD_MAKES_STATE = 1 << 3,    /* `up`: before the lock, cmd_up_prepare()
+                                  * creates the state bucket the lock lives
+                                  * in (up shell) or refuses without it */
 };
 
 /* Destructive commands ask the operator to type `word` (the slot's name) on
@@ -35,7 +38,26 @@ struct cmd {
 int cmd_version(struct paas *p, int argc, char **argv, struct err *e);
 int cmd_status(struct paas *p, int argc, char **argv, struct err *e);
 int cmd_unlock(struct paas *p, int argc, char **argv, struct err *e);
+int cmd_cutover(struct paas *p, int argc, char **argv, struct err *e);
+int cmd_rollback(struct paas *p, int argc, char **argv, struct err *e);
+int cmd_smoke(struct paas *p, int argc, char **argv, struct err *e);
+
+struct swap_result;
+/* The outcome of a cutover or rollback, as a sentence or JSON. */
+void cmd_print_swap(struct paas *p, const struct swap_result *r);
 int cmd_history(struct paas *p, int argc, char **argv, struct err *e);
+
+/* The lifecycle (issue 3): plan/up/teardown shell|a|b. */
+int cmd_plan(struct paas *p, int argc, char **argv, struct err *e);
+int cmd_up(struct paas *p, int argc, char **argv, struct err *e);
+int cmd_up_prepare(struct paas *p, int argc, char **argv, struct err *e);
+int cmd_teardown(struct paas *p, int argc, char **argv, struct err *e);
+/* Checks that argv[1] is "shell" (when allowed), "a" or "b". */
+int cmd_lifecycle_target(int argc, char **argv, int allow_shell, struct err *e);
+struct diff;
+/* A plan/up/teardown diff: a table of `+ create`/`= exists`/`~ update`/
+ * `- destroy` lines and the totals, or its JSON document with -o json. */
+void cmd_print_diff(struct paas *p, const struct diff *d, const char *verb);
 
 /* Prints the library versions (also for --version). */
 void cmd_print_version(struct paas *p);

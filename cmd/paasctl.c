@@ -21,6 +21,58 @@ static void on_signal(int sig)
 }
 
 static const struct cmd commands[] = {
+    { "cutover", cmd_cutover, CMD_NEEDS_CONFIG | CMD_NEEDS_AWS | CMD_MUTATES,
+      "make the pre-live slot live; the live one moves to pre-live", "cutover",
+      "Health-gated swap: refuses (exit 3) unless every ingress node of the\n"
+      "pre-live slot is InService on the pre-live ELB; registers them with the\n"
+      "live ELB and waits until all are InService ([elb] swap_timeout); if they\n"
+      "are not, deregisters them again and exits 1 with nothing changed;\n"
+      "otherwise retags both slots and moves the old live slot to pre-live.\n"
+      "The live ELB never loses its last InService node. An interrupted\n"
+      "cutover is finished (or undone) by running it again.\n" },
+    { "rollback", cmd_rollback, CMD_NEEDS_CONFIG | CMD_NEEDS_AWS | CMD_MUTATES,
+      "undo the last cutover", "rollback",
+      "Makes the slot that was live before the last cutover live again, by the\n"
+      "same health-gated swap. Refused (exit 3) when the journal has no\n"
+      "cutover, when that slot has been torn down or is not healthy.\n" },
+    { "smoke", cmd_smoke, CMD_NEEDS_CONFIG | CMD_NEEDS_AWS,
+      "run the smoke suite against a slot", "smoke a|b",
+      "Checks, each reported with its reason, failing ones retried until\n"
+      "[smoke] timeout: the API answers (/version); every running ingress and\n"
+      "minion instance has a Ready Node and no Node is NotReady; kube-system pods\n"
+      "are Running or Succeeded; deployments, statefulsets and daemonsets in the\n"
+      "smoke namespaces are fully available; the ingress instances are InService\n"
+      "on their ELB; every Ingress host answers below 500 through that ELB\n"
+      "([smoke] path, connect_to). Exit 0 only if every check passes.\n" },
+    { "plan", cmd_plan, CMD_NEEDS_CONFIG | CMD_NEEDS_AWS,
+      "what up would do: + create, = exists, ~ update; changes nothing",
+      "plan shell|a|b",
+      "Reads the world by its paasctl:* tags (and the ELB, bucket and zone\n"
+      "names) and prints one line per resource that 'up' would create (+),\n"
+      "update (~), destroy (-) or leave as it is (=), then the totals. Sends no\n"
+      "mutating request. -o json prints the same as one document.\n" },
+    { "up", cmd_up, CMD_NEEDS_CONFIG | CMD_NEEDS_AWS | CMD_MUTATES | CMD_MAKES_STATE,
+      "converge the shell or a slot to the configuration", "up shell|a|b",
+      "up shell: the state bucket, VPC, subnets, gateways, routes, security\n"
+      "groups, bastion, hosted zone and the live and pre-live ELBs.\n"
+      "up a|b: the slot's config bucket, auth server, master, ingress nodes and\n"
+      "minions spread over the zones, its api/auth DNS records, and its ingress\n"
+      "nodes behind the pre-live ELB. Needs the shell (exit 3 without it).\n"
+      "Creates only what is missing, converges counts both ways (the newest\n"
+      "extras go), and is safe to re-run after a crash or Ctrl-C.\n"
+      "  --dry-run   print the plan, change nothing\n" },
+    { "teardown", cmd_teardown, CMD_NEEDS_CONFIG | CMD_NEEDS_AWS | CMD_MUTATES,
+      "destroy the shell or a slot and everything it owns", "teardown a|b|shell",
+      "teardown a|b: deregisters the slot's ingress nodes from both ELBs,\n"
+      "deletes the load balancers and security groups its Kubernetes made\n"
+      "(tagged kubernetes.io/cluster/NAME-SLOT), terminates its instances and\n"
+      "waits, deletes its DNS records and its bucket. Refused (exit 3) for the\n"
+      "live slot.\n"
+      "teardown shell: everything of the shell in dependency order, the state\n"
+      "bucket last. Refused (exit 3) while a slot has instances.\n"
+      "Asks to type the slot's name (the paas name for the shell) on a\n"
+      "terminal; needs --yes otherwise.\n"
+      "  --dry-run   print what would be destroyed, change nothing\n" },
     { "status", cmd_status, CMD_NEEDS_CONFIG | CMD_NEEDS_AWS,
       "the shell, each slot, which slot is live, ELB health, drift",
       "status [--check]",
@@ -181,6 +233,8 @@ static int run_mutating(struct paas *p, const struct cmd *c, int argc,
     int rc;
     if (p->dry_run)
         return c->fn(p, argc, argv, e);
+    if ((c->flags & CMD_MAKES_STATE) && cmd_up_prepare(p, argc, argv, e) < 0)
+        return -1;
     if (lock_acquire(p, &mine, e) < 0)
         return -1;
     catch_signals(p);

@@ -45,6 +45,23 @@ static json_t *status_str_or_null(const char *s)
     return s[0] ? json_string(s) : json_null();
 }
 
+static json_t *status_drift_json(const struct status_report *r)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < r->n_drift; i++)
+        json_array_append_new(a, json_pack("{s:s, s:s}", "instance", r->drift[i].instance,
+                                           "problem", r->drift[i].problem));
+    return a;
+}
+
+static json_t *status_swap_json(const struct status_report *r)
+{
+    if (!r->swap_pending)
+        return json_null();
+    return json_pack("{s:s, s:s, s:s}", "command", r->swap_command,
+                     "from", r->swap_from, "to", r->swap_to);
+}
+
 static void status_print_json(struct paas *p, const struct status_report *r)
 {
     json_t *shell = r->have_shell
@@ -59,6 +76,9 @@ static void status_print_json(struct paas *p, const struct status_report *r)
                           "b", status_slot_json(r, "b"),
                           "live", status_str_or_null(r->live_slot),
                           "prelive", status_str_or_null(r->prelive_slot));
+    json_object_set_new(d, "drift", status_drift_json(r));
+    json_object_set_new(d, "unfinished_swap", status_swap_json(r));
+    json_object_set(d, "journal", r->journal ? r->journal : json_null());
     cmd_print_json(d);
     json_decref(d);
 }
@@ -91,6 +111,36 @@ static void status_print_slot(const struct status_report *r, const char *slot,
         table_add(t, slot, "-", "no instances", "");
 }
 
+static void status_print_problems(const struct status_report *r)
+{
+    if (r->swap_pending)
+        printf("\nUNFINISHED %s: slot %s to live (from %s); run 'paasctl %s' to finish it\n",
+               r->swap_command, r->swap_to, r->swap_from[0] ? r->swap_from : "none",
+               r->swap_command);
+    if (r->n_drift == 0) {
+        printf("\nno drift: traffic tags and ELB membership agree\n");
+        return;
+    }
+    printf("\nDRIFT: %zu problem%s between traffic tags and ELB membership:\n",
+           r->n_drift, r->n_drift == 1 ? "" : "s");
+    for (size_t i = 0; i < r->n_drift; i++)
+        printf("  %s  %s\n", r->drift[i].instance, r->drift[i].problem);
+}
+
+static void status_print_journal(const struct status_report *r)
+{
+    size_t i;
+    json_t *rec;
+    if (!r->journal || json_array_size(r->journal) == 0)
+        return;
+    printf("\nrecent journal:\n");
+    json_array_foreach(r->journal, i, rec) {
+        printf("  %s  %-10s %s\n", json_string_value(json_object_get(rec, "time")),
+               json_string_value(json_object_get(rec, "command")),
+               json_string_value(json_object_get(rec, "outcome")));
+    }
+}
+
 static void status_print_table(struct paas *p, const struct status_report *r)
 {
     struct table t;
@@ -118,20 +168,31 @@ static void status_print_table(struct paas *p, const struct status_report *r)
     status_print_slot(r, "b", &t);
     table_print(&t);
     table_release(&t);
+    status_print_problems(r);
+    status_print_journal(r);
 }
 
 int cmd_status(struct paas *p, int argc, char **argv, struct err *e)
 {
     struct status_report r;
-    for (int i = 1; i < argc; i++)
+    int check = 0, rc = 0;
+    for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--check") != 0)
             return err_set(e, ERR_USAGE, "status: unknown argument '%s'", argv[i]);
-    if (plan_status(p, &r, e) < 0)
+        check = 1;
+    }
+    if (plan_status(p, &r, e) < 0) {
+        status_report_release(&r);
         return -1;
+    }
     if (p->output == OUT_JSON)
         status_print_json(p, &r);
     else
         status_print_table(p, &r);
+    /* --check is for monitoring: drift or a half-done swap is a failure. */
+    if (check && (r.n_drift || r.swap_pending))
+        rc = err_set(e, ERR_FAILED, "status --check: %zu drift problem%s%s", r.n_drift,
+                     r.n_drift == 1 ? "" : "s", r.swap_pending ? " and an unfinished swap" : "");
     status_report_release(&r);
-    return 0;
+    return rc;
 }

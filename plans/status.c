@@ -2,14 +2,23 @@
  * paasctl:* tags (SPEC.md "Tags (the source of truth)"). */
 #include "plans/status.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "plans/journal.h"
+#include "plans/swap.h"
+
+#define STATUS_JOURNAL_ENTRIES 5
 
 void status_report_release(struct status_report *r)
 {
     elb_lb_release(&r->live.lb);
     elb_lb_release(&r->prelive.lb);
     free(r->instances);
+    free(r->drift);
+    json_decref(r->journal);
     memset(r, 0, sizeof(*r));
 }
 
@@ -93,12 +102,99 @@ static void status_traffic_slots(struct status_report *r)
     }
 }
 
+static void status_add_drift(struct status_report *r, const char *id,
+                             const char *fmt, ...)
+{
+    struct status_drift *d;
+    va_list ap;
+    d = realloc(r->drift, (r->n_drift + 1) * sizeof(*d));
+    if (!d)
+        return;
+    r->drift = d;
+    d = &r->drift[r->n_drift++];
+    snprintf(d->instance, sizeof(d->instance), "%s", id);
+    va_start(ap, fmt);
+    vsnprintf(d->problem, sizeof(d->problem), fmt, ap);
+    va_end(ap);
+}
+
+static int status_is_member(const struct status_elb *s, const char *id)
+{
+    for (size_t i = 0; s->exists && i < s->lb.n_instances; i++)
+        if (strcmp(s->lb.instances[i], id) == 0)
+            return 1;
+    return 0;
+}
+
+static const struct ec2_instance *status_instance(const struct status_report *r,
+                                                  const char *id)
+{
+    for (size_t i = 0; i < r->n_instances; i++)
+        if (strcmp(r->instances[i].id, id) == 0)
+            return &r->instances[i];
+    return NULL;
+}
+
+/* An ingress node belongs on exactly the ELB its traffic tag names. */
+static void status_drift_of_node(struct status_report *r, const struct ec2_instance *in)
+{
+    int on_live = status_is_member(&r->live, in->id);
+    int on_pre = status_is_member(&r->prelive, in->id);
+    const char *t = in->tags.traffic;
+    if (strcmp(t, "live") == 0 && (!on_live || on_pre))
+        status_add_drift(r, in->id, "slot %s ingress tagged live but %s", in->tags.slot,
+                         !on_live ? "not registered with the live ELB" : "also on the pre-live ELB");
+    else if (strcmp(t, "prelive") == 0 && (!on_pre || on_live))
+        status_add_drift(r, in->id, "slot %s ingress tagged prelive but %s", in->tags.slot,
+                         on_live ? "registered with the live ELB" : "not registered with the pre-live ELB");
+    else if (strcmp(t, "live") != 0 && strcmp(t, "prelive") != 0)
+        status_add_drift(r, in->id, "slot %s ingress has no valid paasctl:traffic tag ('%s')",
+                         in->tags.slot, t);
+}
+
+static void status_drift_of_elb(struct status_report *r, const struct status_elb *s,
+                                const char *label)
+{
+    for (size_t i = 0; s->exists && i < s->lb.n_instances; i++) {
+        const struct ec2_instance *in = status_instance(r, s->lb.instances[i]);
+        if (!in || strcmp(in->tags.role, "ingress") != 0 ||
+            (strcmp(in->tags.slot, "a") != 0 && strcmp(in->tags.slot, "b") != 0))
+            status_add_drift(r, s->lb.instances[i], "member of the %s ELB %s but no "
+                             "slot's ingress node", label, s->lb.name);
+    }
+}
+
+static void status_drift(struct status_report *r)
+{
+    for (size_t i = 0; i < r->n_instances; i++) {
+        const struct ec2_instance *in = &r->instances[i];
+        if (strcmp(in->tags.role, "ingress") == 0 &&
+            strcmp(in->state, "terminated") != 0 && strcmp(in->state, "shutting-down") != 0)
+            status_drift_of_node(r, in);
+    }
+    status_drift_of_elb(r, &r->live, "live");
+    status_drift_of_elb(r, &r->prelive, "pre-live");
+}
+
+/* The marker and the journal live in the state bucket, which exists once
+ * the shell does. */
+static int status_state_bucket(struct paas *p, struct status_report *r, struct err *e)
+{
+    if (!r->have_shell)
+        return 0;
+    if (swap_marker_read(p, &r->swap_pending, r->swap_from, r->swap_to,
+                         r->swap_command, e) < 0)
+        return -1;
+    return journal_list(p, STATUS_JOURNAL_ENTRIES, &r->journal, e);
+}
+
 int plan_status(struct paas *p, struct status_report *r, struct err *e)
 {
     memset(r, 0, sizeof(*r));
     if (status_find_vpc(p, r, e) < 0 || status_find_elbs(p, r, e) < 0 ||
-        status_find_instances(p, r, e) < 0)
+        status_find_instances(p, r, e) < 0 || status_state_bucket(p, r, e) < 0)
         return -1;
     status_traffic_slots(r);
+    status_drift(r);
     return 0;
 }

@@ -6,12 +6,18 @@
 #include <stddef.h>
 #include "aws/ec2.h"
 #include "aws/elb.h"
+#include <jansson.h>
 #include "plans/paas.h"
 
 struct status_elb {
     int exists;
     struct elb_lb lb;
     size_t in_service, out_of_service;
+};
+
+struct status_drift {
+    char instance[32];
+    char problem[224];
 };
 
 struct status_report {
@@ -22,9 +28,17 @@ struct status_report {
     size_t n_instances;
     char live_slot[16];               /* "a", "b" or "" (from traffic tags) */
     char prelive_slot[16];
+    struct status_drift *drift;       /* malloc'd, n_drift entries */
+    size_t n_drift;
+    int swap_pending;                 /* an interrupted cutover/rollback */
+    char swap_command[16], swap_from[8], swap_to[8];
+    json_t *journal;                  /* the newest records, newest first */
 };
 
-/* Reads the world. The report is the caller's: status_report_release(). */
+/* Reads the world and computes drift: an ingress node whose
+ * paasctl:traffic tag disagrees with its ELB membership, or an ELB member
+ * that belongs to no slot. The report is the caller's:
+ * status_report_release(). */
 int plan_status(struct paas *p, struct status_report *r, struct err *e);
 void status_report_release(struct status_report *r);
 

@@ -4,6 +4,7 @@ call. Requests are forwarded byte for byte (Host header included, so the
 emulator's signature check still sees what the client signed)."""
 
 import http.client
+import time
 import threading
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,9 +16,10 @@ class Rule:
     or, with rewrite=fn, forwards and passes the upstream body through fn."""
 
     def __init__(self, action=None, status=503, body="", times=1, rewrite=None,
-                 match=None):
+                 match=None, delay=0.0, forward=False):
         self.action, self.status, self.body = action, status, body
         self.times, self.rewrite, self.match = times, rewrite, match
+        self.delay, self.forward = delay, forward   # hold the request; then pass it on
         self.hits = 0
 
     def applies(self, method, path, form):
@@ -52,6 +54,10 @@ class FaultProxy:
                 for r in proxy.rules:
                     if r.applies(self.command, self.path, form):
                         r.hits += 1
+                        if r.delay:
+                            time.sleep(r.delay)
+                        if r.forward:
+                            break
                         if r.rewrite is None:
                             return self._answer(r.status, r.body.encode(), {})
                         status, headers, data = proxy._forward(self, body)

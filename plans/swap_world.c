@@ -1,0 +1,218 @@
+/* Reading the world for a traffic swap, and its in-progress marker (see
+ * swap_world.h; SPEC.md "Cutover rules": an interrupted cutover is finished
+ * by running it again). */
+#include "plans/swap_world.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aws/s3.h"
+#include "plans/identity.h"
+
+int swap_world_read(struct paas *p, struct swap_world *w, struct err *e)
+{
+    struct ec2_filter f[] = {
+        { "tag:paasctl:paas", { p->cfg.name, NULL } },
+        { "tag:paasctl:role", { "ingress", NULL } },
+        { "instance-state-name", { "pending", "running", "stopping", "stopped", NULL } },
+    };
+    const char *names[2] = { p->cfg.live_name, p->cfg.prelive_name };
+    struct elb_lb lbs[2];
+    int found[2];
+    memset(w, 0, sizeof(*w));
+    if (elb_describe(&p->aws, names, 2, lbs, found, e) < 0)
+        return -1;
+    w->live = lbs[0];
+    w->prelive = lbs[1];
+    if (!found[0] || !found[1])
+        return err_set(e, ERR_FAILED, "the %s ELB %s does not exist; run 'paasctl up shell'",
+                       found[0] ? "pre-live" : "live", found[0] ? names[1] : names[0]);
+    return ec2_describe_instances(&p->aws, f, 3, &w->ingress, &w->n_ingress, e);
+}
+
+void swap_world_release(struct swap_world *w)
+{
+    free(w->ingress);
+    elb_lb_release(&w->live);
+    elb_lb_release(&w->prelive);
+    memset(w, 0, sizeof(*w));
+}
+
+int swap_world_has_slot(const struct swap_world *w, const char *slot)
+{
+    for (size_t i = 0; i < w->n_ingress; i++)
+        if (strcmp(w->ingress[i].tags.slot, slot) == 0)
+            return 1;
+    return 0;
+}
+
+/* The one traffic value all of a slot's nodes carry, or NULL when they
+ * disagree (drift). "" when the slot has no node. */
+static const char *swap_slot_traffic(const struct swap_world *w, const char *slot)
+{
+    const char *t = "";
+    for (size_t i = 0; i < w->n_ingress; i++) {
+        const struct ec2_tags *g = &w->ingress[i].tags;
+        if (strcmp(g->slot, slot) != 0)
+            continue;
+        if (t[0] && strcmp(t, g->traffic) != 0)
+            return NULL;
+        t = g->traffic;
+    }
+    return t;
+}
+
+int swap_world_traffic(const struct swap_world *w, char live[8], char prelive[8],
+                       struct err *e)
+{
+    static const char *const slots[] = { "a", "b" };
+    live[0] = prelive[0] = '\0';
+    for (int i = 0; i < 2; i++) {
+        const char *t = swap_slot_traffic(w, slots[i]);
+        char *into;
+        if (!t)
+            return err_set(e, ERR_REFUSED, "refusing: slot %s's ingress nodes disagree on "
+                           "paasctl:traffic; see 'paasctl status' for the drift", slots[i]);
+        if (!t[0])
+            continue;
+        into = strcmp(t, "live") == 0 ? live : prelive;
+        if (into[0])
+            return err_set(e, ERR_REFUSED, "refusing: slots %s and %s are both %s; "
+                           "tear one down or fix its paasctl:traffic tags first",
+                           into, slots[i], t);
+        snprintf(into, 8, "%s", slots[i]);
+    }
+    return 0;
+}
+
+int swap_side_collect(const struct swap_world *w, const char *slot,
+                      struct swap_side *s, struct err *e)
+{
+    memset(s, 0, sizeof(*s));
+    snprintf(s->slot, sizeof(s->slot), "%s", slot);
+    if (!slot[0])
+        return 0;
+    s->ids = calloc(w->n_ingress + 1, sizeof(*s->ids));
+    if (!s->ids)
+        return err_set(e, ERR_FAILED, "out of memory");
+    for (size_t i = 0; i < w->n_ingress; i++)
+        if (strcmp(w->ingress[i].tags.slot, slot) == 0)
+            snprintf(s->ids[s->n++], sizeof(s->ids[0]), "%s", w->ingress[i].id);
+    return 0;
+}
+
+void swap_side_release(struct swap_side *s)
+{
+    free(s->ids);
+    memset(s, 0, sizeof(*s));
+}
+
+const char **swap_side_id_ptrs(const struct swap_side *s)
+{
+    const char **ids = calloc(s->n + 1, sizeof(*ids));
+    for (size_t i = 0; ids && i < s->n; i++)
+        ids[i] = s->ids[i];
+    return ids;
+}
+
+int swap_side_has(const struct swap_side *s, const char *id)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (strcmp(s->ids[i], id) == 0)
+            return 1;
+    return 0;
+}
+
+int swap_all_members(const struct elb_lb *lb, const struct swap_side *s)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        int member = 0;
+        for (size_t j = 0; j < lb->n_instances && !member; j++)
+            member = strcmp(lb->instances[j], s->ids[i]) == 0;
+        if (!member)
+            return 0;
+    }
+    return 1;
+}
+
+json_t *swap_side_json(const struct swap_side *s)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < s->n; i++)
+        json_array_append_new(a, json_string(s->ids[i]));
+    return a;
+}
+
+static void swap_marker_key(const struct paas *p, char *out, size_t size)
+{
+    snprintf(out, size, "%s/swap", p->cfg.name);
+}
+
+int swap_marker_write(struct paas *p, const struct swap_result *r, struct err *e)
+{
+    char key[128], when[32];
+    json_t *o;
+    char *body;
+    int rc;
+    swap_marker_key(p, key, sizeof(key));
+    identity_iso_time(time(NULL), when, sizeof(when));
+    o = json_pack("{s:s, s:s, s:s, s:s}", "command", r->command,
+                  "from", r->outgoing.slot, "to", r->incoming.slot, "started", when);
+    body = o ? json_dumps(o, JSON_SORT_KEYS) : NULL;
+    json_decref(o);
+    if (!body)
+        return err_set(e, ERR_FAILED, "out of memory");
+    rc = s3_put_object(&p->aws, p->cfg.state_bucket, key, body, strlen(body),
+                       "application/json", 0, e);
+    free(body);
+    return rc;
+}
+
+void swap_marker_delete(struct paas *p)
+{
+    char key[128];
+    struct err e;
+    err_init(&e);
+    swap_marker_key(p, key, sizeof(key));
+    if (s3_delete_object(&p->aws, p->cfg.state_bucket, key, &e) < 0)
+        log_error(&p->log, "could not remove the swap marker s3://%s/%s: %s",
+                  p->cfg.state_bucket, key, e.msg);
+}
+
+static void swap_json_copy(char *dst, size_t size, json_t *o, const char *k)
+{
+    const char *s = json_string_value(json_object_get(o, k));
+    snprintf(dst, size, "%s", s ? s : "");
+}
+
+int swap_marker_read(struct paas *p, int *found, char *from, char *to,
+                     char *command, struct err *e)
+{
+    struct buf body = BUF_INIT;
+    char key[128];
+    json_t *o;
+    *found = 0;
+    swap_marker_key(p, key, sizeof(key));
+    if (s3_get_object(&p->aws, p->cfg.state_bucket, key, &body, e) < 0) {
+        buf_release(&body);
+        if (e->http_status == 404) {
+            err_init(e);
+            return 0;
+        }
+        return -1;
+    }
+    o = json_loadb(buf_str(&body), body.len, 0, NULL);
+    buf_release(&body);
+    if (!json_is_object(o)) {
+        json_decref(o);
+        return err_set(e, ERR_FAILED, "the swap marker s3://%s/%s is not valid JSON; "
+                       "check 'paasctl status' and remove it by hand", p->cfg.state_bucket, key);
+    }
+    *found = 1;
+    swap_json_copy(from, 8, o, "from");
+    swap_json_copy(to, 8, o, "to");
+    swap_json_copy(command, 16, o, "command");
+    json_decref(o);
+    return 0;
+}
