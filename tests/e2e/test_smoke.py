@@ -224,6 +224,35 @@ threading.Timer(2.0, lambda: kube("POST", f"/_standin/nodes/{minions[2]['Private
 rc, checks, err, doc = smoke(slow)
 check("retry/passes-after-recovery", rc == 0 and doc.get("rounds", 0) > 1, f"rc={rc} doc={doc}")
 
+# Credentials and trust: a CA that did not sign the server, and a bearer
+# token the server rejects, each fail with exit 1 and say so - never a
+# silent retry without verification.
+import base64  # noqa: E402
+import subprocess  # noqa: E402
+import yaml  # noqa: E402  (PyYAML comes with moto)
+
+other_ca = os.path.join(w.dir, "other-ca")
+subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=not-the-cluster-ca",
+                "-keyout", other_ca + ".key", "-out", other_ca + ".crt", "-days", "2"],
+               check=True, capture_output=True)
+kc = yaml.safe_load(open(os.path.join(kdir, "kubeconfig")))
+bad_ca = json.loads(json.dumps(kc))
+bad_ca["clusters"][0]["cluster"]["certificate-authority-data"] = base64.b64encode(
+    open(other_ca + ".crt", "rb").read()).decode()
+bad_token = json.loads(json.dumps(kc))
+bad_token["users"][0]["user"] = {"token": "not-a-valid-token-0123456789"}
+for case, doc, needle in (("wrong-ca", bad_ca, "TLS"), ("bad-token", bad_token, "401")):
+    path = os.path.join(w.dir, f"{case}.kubeconfig")
+    with open(path, "w") as f:
+        yaml.safe_dump(doc, f)
+    cfg_text = open(fast).read().replace(f"{kdir}/kubeconfig", path)
+    cfg_path = w.write_config(cfg_text, f"{case}.ini")
+    rc, out, err = w.paasctl("-c", cfg_path, "-o", "json", "smoke", "b")
+    api = {c["check"]: c for c in json.loads(out)["checks"]}.get("api", {}) if out else {}
+    check(f"{case}/exit-1-says-so", rc == 1 and needle in api.get("reason", "") and needle in err,
+          f"rc={rc} api={api} err={err!r}")
+    check(f"{case}/no-secret-in-output", "not-a-valid-token" not in out + err, "token printed")
+
 # A wrong slot and a slot without its section are usage errors.
 rc, out, err = w.paasctl("-c", fast, "smoke", "c")
 check("usage/unknown-slot-exit-2", rc == 2, f"rc={rc} {err!r}")
