@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "aws/xml.h"
+#include "core/util.h"
 
 #define AWS_MAX_RESPONSE (64u * 1024u * 1024u)
 
@@ -30,32 +31,14 @@ struct aws_transfer {
     int active, done;
 };
 
-static long long aws_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static long aws_env_long(const char *name, long dflt, long lo, long hi)
-{
-    const char *v = getenv(name);
-    char *end;
-    long x;
-    if (!v || !*v)
-        return dflt;
-    x = strtol(v, &end, 10);
-    return (*end || x < lo || x > hi) ? dflt : x;
-}
-
 int aws_client_init(struct aws_client *c, const struct aws_client_opts *o,
                     struct err *e)
 {
     memset(c, 0, sizeof(*c));
     aws_creds_init(&c->creds);
     c->log = o->log;
-    c->retry.max_attempts = (int)aws_env_long("PAASCTL_MAX_ATTEMPTS", 13, 1, 100);
-    c->retry.base_ms = aws_env_long("PAASCTL_RETRY_BASE_MS", 500, 1, 60000);
+    c->retry.max_attempts = (int)util_env_long("PAASCTL_MAX_ATTEMPTS", 13, 1, 100);
+    c->retry.base_ms = util_env_long("PAASCTL_RETRY_BASE_MS", 500, 1, 60000);
     c->retry.cap_ms = 20000;
     c->timeout_ms = 60000;
     c->max_parallel = 16;
@@ -423,7 +406,7 @@ static void aws_transfer_log(struct aws_client *c, const struct aws_transfer *t)
     const struct aws_request *r = t->req;
     log_debug(c->log, 1, "aws %s %s %ld %lld ms retries=%d%s%s",
               aws_service_label(r->svc), r->action ? r->action : r->method,
-              t->resp->status, aws_now_ms() - t->started, t->attempt - 1,
+              t->resp->status, util_now_ms() - t->started, t->attempt - 1,
               t->e->code[0] ? " " : "", t->e->code);
 }
 
@@ -441,7 +424,7 @@ static void aws_transfer_release(struct aws_transfer *t)
 static int aws_start_ready(struct aws_client *c, struct aws_transfer *ts,
                            size_t n, size_t *in_flight)
 {
-    long long now = aws_now_ms();
+    long long now = util_now_ms();
     for (size_t i = 0; i < n && *in_flight < (size_t)c->max_parallel; i++) {
         struct aws_transfer *t = &ts[i];
         if (t->done || t->active || t->not_before > now)
@@ -477,7 +460,7 @@ static void aws_finish_done(struct aws_client *c, size_t *in_flight)
         c->n.bytes_in += (long)t->resp->body.len;
         if (aws_transfer_judge(c, t, m->data.result)) {
             c->n.retries++;
-            t->not_before = aws_now_ms() + aws_backoff_ms(c, t->attempt);
+            t->not_before = util_now_ms() + aws_backoff_ms(c, t->attempt);
             log_debug(c->log, 2, "aws retry %s after %s", t->req->action, t->e->msg);
         } else {
             t->done = 1;
@@ -489,7 +472,7 @@ static void aws_finish_done(struct aws_client *c, size_t *in_flight)
 /* How long to poll: until the earliest backoff ends, at most 1 s. */
 static int aws_poll_timeout(const struct aws_transfer *ts, size_t n)
 {
-    long long now = aws_now_ms(), wait = 1000;
+    long long now = util_now_ms(), wait = 1000;
     for (size_t i = 0; i < n; i++)
         if (!ts[i].done && !ts[i].active && ts[i].not_before - now < wait)
             wait = ts[i].not_before - now;

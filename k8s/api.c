@@ -2,6 +2,7 @@
  * batches of operations, paged lists and watches.
  * SPEC.md "Smoke" (reads) and "Migration" (list everything, create in DST). */
 #include "k8s/api.h"
+#include "core/util.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -510,7 +511,7 @@ int k8s_watch(struct k8s_client *c, const struct k8s_ref *r,
               struct err *e)
 {
     struct api_watch w = { .c = c, .fn = fn, .arg = arg };
-    long long deadline = o->timeout_ms > 0 ? k8s_now_ms() + o->timeout_ms : 0;
+    long long deadline = o->timeout_ms > 0 ? util_now_ms() + o->timeout_ms : 0;
     int failures = 0, rc = 0;
     err_init(&w.fail);
     buf_init(&w.line);
@@ -519,7 +520,7 @@ int k8s_watch(struct k8s_client *c, const struct k8s_ref *r,
     else
         w.expired = 1;    /* no starting point: list first */
     while (rc == 0 && !w.stopped) {
-        long long left = deadline ? deadline - k8s_now_ms() : 0;
+        long long left = deadline ? deadline - util_now_ms() : 0;
         if (w.expired && (rc = api_watch_relist(&w, r, o, e)) < 0)
             break;
         if (w.stopped)

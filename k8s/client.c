@@ -4,6 +4,7 @@
  * and TLS failures turned into struct err, and retries.
  * SPEC.md "Smoke" and "Migration" ([migrate] concurrency, qps). */
 #include "k8s/client.h"
+#include "core/util.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -39,16 +40,6 @@ struct k8s_transfer {
     int streamed, stopped;
 };
 
-static long k8s_env_long(const char *name, long dflt, long lo, long hi)
-{
-    const char *v = getenv(name);
-    char *end;
-    long x;
-    if (!v || !*v)
-        return dflt;
-    x = strtol(v, &end, 10);
-    return (*end || x < lo || x > hi) ? dflt : x;
-}
 
 void k8s_response_init(struct k8s_response *r)
 {
@@ -221,13 +212,13 @@ static void k8s_client_options(struct k8s_client *c, const struct k8s_client_opt
     if (c->o.timeout_ms <= 0)
         c->o.timeout_ms = 60000;
     if (c->o.max_attempts <= 0)
-        c->o.max_attempts = (int)k8s_env_long("PAASCTL_MAX_ATTEMPTS", 6, 1, 100);
+        c->o.max_attempts = (int)util_env_long("PAASCTL_MAX_ATTEMPTS", 6, 1, 100);
     if (c->o.retry_base_ms <= 0)
-        c->o.retry_base_ms = k8s_env_long("PAASCTL_RETRY_BASE_MS", 250, 1, 60000);
+        c->o.retry_base_ms = util_env_long("PAASCTL_RETRY_BASE_MS", 250, 1, 60000);
     if (c->o.qps < 0)
         c->o.qps = 0;
     c->qps_tokens = c->o.qps < 1 ? 1 : c->o.qps;   /* burst = one second's worth */
-    c->qps_last_ms = k8s_now_ms();
+    c->qps_last_ms = util_now_ms();
     c->rng = (unsigned long long)time(NULL) ^ ((unsigned long long)getpid() << 32) ^
              (unsigned long long)(size_t)c;
 }
@@ -677,7 +668,7 @@ static void k8s_transfer_log(struct k8s_client *c, const struct k8s_transfer *t)
     else
         snprintf(status, sizeof(status), "failed");
     log_debug(c->log, 1, "k8s %s %s -> %s (%lld ms, %d retr%s)", t->req->verb, t->req->path,
-              status, k8s_now_ms() - t->first_ms, t->attempt - 1,
+              status, util_now_ms() - t->first_ms, t->attempt - 1,
               t->attempt == 2 ? "y" : "ies");
 }
 
@@ -723,7 +714,7 @@ static void k8s_transfer_finish(struct k8s_client *c, struct k8s_transfer *t, CU
         long wait = k8s_backoff_ms(c, t->attempt, (long)ra);
         log_debug(c->log, 2, "k8s %s %s -> %s; retry %d in %ld ms", t->req->verb,
                   t->req->path, t->e->code, t->attempt, wait);
-        t->not_before = k8s_now_ms() + wait;
+        t->not_before = util_now_ms() + wait;
         c->n.retries++;
         return;
     }
@@ -759,7 +750,7 @@ static long k8s_qps_take(struct k8s_client *c, long long now)
 static long long k8s_start_ready(struct k8s_client *c, struct k8s_transfer *ts, size_t n,
                                  int *active, size_t *left)
 {
-    long long now = k8s_now_ms(), wake = now + 1000;
+    long long now = util_now_ms(), wake = now + 1000;
     for (size_t i = 0; i < n && *active < c->o.max_in_flight; i++) {
         struct k8s_transfer *t = &ts[i];
         long wait;
@@ -812,7 +803,7 @@ static void k8s_run(struct k8s_client *c, struct k8s_transfer *ts, size_t n)
         long long wake = k8s_start_ready(c, ts, n, &active, &left), now;
         if (!left)
             break;
-        now = k8s_now_ms();
+        now = util_now_ms();
         if (!active) {
             if (wake > now)
                 usleep((useconds_t)((wake - now) * 1000));

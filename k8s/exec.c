@@ -2,6 +2,7 @@
  * a deadline and an output bound, then the ExecCredential parsed with
  * jansson. SPEC.md "Smoke"/"Migration" reach clusters through this. */
 #include "k8s/exec.h"
+#include "core/util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -52,13 +53,6 @@ void k8s_exec_invalidate(struct k8s_exec *x)
 }
 
 /* ---- time --------------------------------------------------------------- */
-
-long long k8s_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int exec_parse_offset(const char *p, long *off)
 {
@@ -290,7 +284,7 @@ static int exec_read(const struct k8s_exec *x, int fd, long long deadline,
     char chunk[4096];
     for (;;) {
         struct pollfd pfd = { fd, POLLIN, 0 };
-        long long left = deadline - k8s_now_ms();
+        long long left = deadline - util_now_ms();
         ssize_t n;
         if (left <= 0)
             return err_set(e, ERR_FAILED, "exec plugin %s: no answer within %.3g s (killed)",
@@ -325,7 +319,7 @@ static int exec_reap(pid_t pid, long long deadline)
             return status;
         if (r < 0 && errno != EINTR)
             return -1;
-        if (k8s_now_ms() >= deadline) {
+        if (util_now_ms() >= deadline) {
             kill(pid, SIGKILL);
             while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
                 ;
@@ -352,7 +346,7 @@ static int exec_check_status(const struct k8s_exec *x, int status, struct err *e
 static int exec_run(struct k8s_exec *x, struct k8s_exec_cred *cred, struct err *e)
 {
     struct buf out = BUF_INIT;
-    long long deadline = k8s_now_ms() + x->timeout_ms;
+    long long deadline = util_now_ms() + x->timeout_ms;
     pid_t pid = -1;
     int fd = -1, rc, status;
     if (exec_spawn(x->cfg, &pid, &fd, e) < 0)

@@ -47,8 +47,6 @@ int k8s_exec_parse(const char *json, size_t len, const char *want_api_version,
 
 void k8s_exec_cred_release(struct k8s_exec_cred *c);
 
-/* Milliseconds on the monotonic clock, for deadlines and backoff. */
-long long k8s_now_ms(void);
 
 /* RFC 3339 ("2006-01-02T15:04:05Z", fractions, "+hh:mm") to time_t.
  * Returns -1 when malformed. */

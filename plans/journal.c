@@ -7,6 +7,7 @@
 
 #include "aws/s3.h"
 #include "plans/identity.h"
+#include "plans/state.h"
 
 int journal_append(struct paas *p, const char *outcome, const char *message,
                    json_t *changes, struct err *e)
@@ -15,7 +16,6 @@ int journal_append(struct paas *p, const char *outcome, const char *message,
     time_t now = time(NULL);
     struct tm tm;
     json_t *rec;
-    char *body;
     int rc;
     identity_random_id(id);
     identity_iso_time(now, when, sizeof(when));
@@ -34,27 +34,17 @@ int journal_append(struct paas *p, const char *outcome, const char *message,
     if (!rec)
         return err_set(e, ERR_FAILED, "out of memory");
     json_object_set(rec, "changes", changes ? changes : json_null());
-    body = json_dumps(rec, JSON_SORT_KEYS);
+    rc = state_put_json(p, key, rec, 0, e);
     json_decref(rec);
-    if (!body)
-        return err_set(e, ERR_FAILED, "out of memory");
-    rc = s3_put_object(&p->aws, p->cfg.state_bucket, key, body, strlen(body),
-                       "application/json", 0, e);
-    free(body);
     return rc;
 }
 
 static int journal_fetch(struct paas *p, const char *key, json_t *into,
                          struct err *e)
 {
-    struct buf body = BUF_INIT;
     json_t *rec;
-    if (s3_get_object(&p->aws, p->cfg.state_bucket, key, &body, e) < 0) {
-        buf_release(&body);
+    if (state_get_json(p, key, &rec, e) < 0)
         return -1;
-    }
-    rec = json_loadb(buf_str(&body), body.len, 0, NULL);
-    buf_release(&body);
     if (rec)
         json_array_append_new(into, rec);
     return 0;

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "aws/s3.h"
 #include "plans/identity.h"
+#include "plans/state.h"
 
 int swap_world_read(struct paas *p, struct swap_world *w, struct err *e)
 {
@@ -153,19 +153,15 @@ int swap_marker_write(struct paas *p, const struct swap_result *r, struct err *e
 {
     char key[128], when[32];
     json_t *o;
-    char *body;
     int rc;
     swap_marker_key(p, key, sizeof(key));
     identity_iso_time(time(NULL), when, sizeof(when));
     o = json_pack("{s:s, s:s, s:s, s:s}", "command", r->command,
                   "from", r->outgoing.slot, "to", r->incoming.slot, "started", when);
-    body = o ? json_dumps(o, JSON_SORT_KEYS) : NULL;
-    json_decref(o);
-    if (!body)
+    if (!o)
         return err_set(e, ERR_FAILED, "out of memory");
-    rc = s3_put_object(&p->aws, p->cfg.state_bucket, key, body, strlen(body),
-                       "application/json", 0, e);
-    free(body);
+    rc = state_put_json(p, key, o, 0, e);
+    json_decref(o);
     return rc;
 }
 
@@ -175,44 +171,25 @@ void swap_marker_delete(struct paas *p)
     struct err e;
     err_init(&e);
     swap_marker_key(p, key, sizeof(key));
-    if (s3_delete_object(&p->aws, p->cfg.state_bucket, key, &e) < 0)
+    if (state_delete(p, key, &e) < 0)
         log_error(&p->log, "could not remove the swap marker s3://%s/%s: %s",
                   p->cfg.state_bucket, key, e.msg);
-}
-
-static void swap_json_copy(char *dst, size_t size, json_t *o, const char *k)
-{
-    const char *s = json_string_value(json_object_get(o, k));
-    snprintf(dst, size, "%s", s ? s : "");
 }
 
 int swap_marker_read(struct paas *p, int *found, char *from, char *to,
                      char *command, struct err *e)
 {
-    struct buf body = BUF_INIT;
     char key[128];
     json_t *o;
-    *found = 0;
     swap_marker_key(p, key, sizeof(key));
-    if (s3_get_object(&p->aws, p->cfg.state_bucket, key, &body, e) < 0) {
-        buf_release(&body);
-        if (e->http_status == 404) {
-            err_init(e);
-            return 0;
-        }
+    if (state_get_json(p, key, &o, e) < 0)
         return -1;
+    *found = o != NULL;
+    if (o) {
+        state_copy_str(from, 8, o, "from");
+        state_copy_str(to, 8, o, "to");
+        state_copy_str(command, 16, o, "command");
     }
-    o = json_loadb(buf_str(&body), body.len, 0, NULL);
-    buf_release(&body);
-    if (!json_is_object(o)) {
-        json_decref(o);
-        return err_set(e, ERR_FAILED, "the swap marker s3://%s/%s is not valid JSON; "
-                       "check 'paasctl status' and remove it by hand", p->cfg.state_bucket, key);
-    }
-    *found = 1;
-    swap_json_copy(from, 8, o, "from");
-    swap_json_copy(to, 8, o, "to");
-    swap_json_copy(command, 16, o, "command");
     json_decref(o);
     return 0;
 }

@@ -18,7 +18,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from harness import ROOT, World, check, done, start_process  # noqa: E402
+from harness import ROOT, World, check, done, sample_config, start_process  # noqa: E402
 
 NAME = "smk"
 w = World()
@@ -125,38 +125,15 @@ connect_to = f"{elb_dns}:80:127.0.0.1:{ing_srv.server_address[1]}"
 
 
 def config(timeout):
-    return w.write_config(f"""[paas]
-name = {NAME}
-region = us-east-1
-state_bucket = {NAME}-paasctl-state
-
-[shell]
-vpc_cidr        = 10.0.0.0/16
-zones           = us-east-1a
-public_subnets  = 10.0.0.0/24
-private_subnets = 10.0.16.0/20
-dns_zone        = {NAME}.example.com
-admin_cidr      = 203.0.113.0/24
-bastion_ami     = ami-0123456789abcdef0
-bastion_type    = t3.micro
-
-[cluster b]
-ami           = ami-0abcdef1234567890
-auth_type     = t3.medium
-master_type   = m5.large
-ingress_type  = c5.large
-ingress_count = 2
-minion_type   = m5.xlarge
-minion_count  = 3
-kubeconfig    = {kdir}/kubeconfig
+    return w.write_config(sample_config(NAME, zones=1, slots=("b",), cluster_extra=f"""kubeconfig    = {kdir}/kubeconfig
 context       = paas-b
-
+""", extra=f"""
 [smoke]
 timeout    = {timeout}
 namespaces = shop
 path       = /healthz
 connect_to = {connect_to}
-""", f"smoke-{timeout}.ini")
+"""), f"smoke-{timeout}.ini")
 
 
 fast, slow = config(3), config(60)

@@ -60,14 +60,7 @@ def free_port():
 def stop_all():
     """Stops every server this test started, each by its own PID."""
     while _procs:
-        p = _procs.pop()
-        if p.poll() is None:
-            p.send_signal(signal.SIGTERM)
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+        stop_process(_procs[-1])
 
 
 atexit.register(stop_all)
@@ -205,38 +198,10 @@ class World:
         return p.returncode, p.stdout, p.stderr
 
 
-def sample_config(name="demo", bucket=None, extra=""):
-    """A complete paasctl.ini for the tests, with both slots."""
-    bucket = bucket or f"{name}-paasctl-state"
-    return f"""[paas]
-name = {name}
-region = us-east-1
-state_bucket = {bucket}
-
-[shell]
-vpc_cidr        = 10.0.0.0/16
-zones           = us-east-1a, us-east-1b
-public_subnets  = 10.0.0.0/24, 10.0.1.0/24
-private_subnets = 10.0.16.0/20, 10.0.32.0/20
-dns_zone        = {name}.paas.example.com
-admin_cidr      = 203.0.113.0/24
-bastion_ami     = ami-0123456789abcdef0
-bastion_type    = t3.micro
-
-[elb]
-listener        = 80:80
-health_target   = HTTP:80/healthz
-
-[cluster a]
-ami           = ami-0abcdef1234567890
-auth_type     = t3.medium
-master_type   = m5.large
-ingress_type  = c5.large
-ingress_count = 2
-minion_type   = m5.xlarge
-minion_count  = 3
-
-[cluster b]
+def cluster_section(slot, extra=""):
+    """A [cluster SLOT] section with the test sizes (2 ingress, 3 minions)."""
+    return f"""
+[cluster {slot}]
 ami           = ami-0abcdef1234567890
 auth_type     = t3.medium
 master_type   = m5.large
@@ -245,3 +210,32 @@ ingress_count = 2
 minion_type   = m5.xlarge
 minion_count  = 3
 {extra}"""
+
+
+def sample_config(name="demo", bucket=None, extra="", zones=2, slots=("a", "b"),
+                  cluster_extra=""):
+    """A complete paasctl.ini for the tests: one public and one private
+    subnet per zone, the given slots, then `extra` (more sections)."""
+    bucket = bucket or f"{name}-paasctl-state"
+    zone_names = ", ".join(f"us-east-1{z}" for z in "abcdef"[:zones])
+    public = ", ".join(f"10.0.{i}.0/24" for i in range(zones))
+    private = ", ".join(f"10.0.{16 * (i + 1)}.0/20" for i in range(zones))
+    return f"""[paas]
+name = {name}
+region = us-east-1
+state_bucket = {bucket}
+
+[shell]
+vpc_cidr        = 10.0.0.0/16
+zones           = {zone_names}
+public_subnets  = {public}
+private_subnets = {private}
+dns_zone        = {name}.paas.example.com
+admin_cidr      = 203.0.113.0/24
+bastion_ami     = ami-0123456789abcdef0
+bastion_type    = t3.micro
+
+[elb]
+listener        = 80:80
+health_target   = HTTP:80/healthz
+""" + "".join(cluster_section(s, cluster_extra) for s in slots) + extra

@@ -1,0 +1,55 @@
+/* The state bucket's JSON documents (see state.h). */
+#include "plans/state.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aws/s3.h"
+
+int state_put_json(struct paas *p, const char *key, json_t *doc,
+                   int if_none_match, struct err *e)
+{
+    char *body = json_dumps(doc, JSON_SORT_KEYS);
+    int rc;
+    if (!body)
+        return err_set(e, ERR_FAILED, "out of memory");
+    rc = s3_put_object(&p->aws, p->cfg.state_bucket, key, body, strlen(body),
+                       "application/json", if_none_match, e);
+    free(body);
+    return rc;
+}
+
+int state_get_json(struct paas *p, const char *key, json_t **out,
+                   struct err *e)
+{
+    struct buf body = BUF_INIT;
+    *out = NULL;
+    if (s3_get_object(&p->aws, p->cfg.state_bucket, key, &body, e) < 0) {
+        buf_release(&body);
+        if (e->http_status != 404)
+            return -1;
+        err_init(e);   /* NoSuchKey or NoSuchBucket: nothing there */
+        return 0;
+    }
+    *out = json_loadb(buf_str(&body), body.len, 0, NULL);
+    buf_release(&body);
+    if (!json_is_object(*out)) {
+        json_decref(*out);
+        *out = NULL;
+        return err_set(e, ERR_FAILED, "s3://%s/%s is not a JSON object; check it and "
+                       "remove it by hand if it is damaged", p->cfg.state_bucket, key);
+    }
+    return 0;
+}
+
+int state_delete(struct paas *p, const char *key, struct err *e)
+{
+    return s3_delete_object(&p->aws, p->cfg.state_bucket, key, e);
+}
+
+void state_copy_str(char *dst, size_t size, json_t *o, const char *k)
+{
+    const char *s = json_string_value(json_object_get(o, k));
+    snprintf(dst, size, "%s", s ? s : "");
+}

@@ -1,0 +1,22 @@
+/* JSON documents in the state bucket (SPEC.md "Lock and journal"): the
+ * lock, the journal records and the swap marker are each one S3 object
+ * under STATE_BUCKET/NAME/. */
+#ifndef PLANS_STATE_H
+#define PLANS_STATE_H
+
+#include <jansson.h>
+#include "plans/paas.h"
+
+/* Writes doc (borrowed) at key. if_none_match: only if the key does not
+ * exist yet (S3 answers 412, e->http_status 412, when it does). */
+int state_put_json(struct paas *p, const char *key, json_t *doc,
+                   int if_none_match, struct err *e);
+/* Reads key: *out is a new reference, or NULL when there is no such key (or
+ * no bucket yet). A document that is not a JSON object is an error. */
+int state_get_json(struct paas *p, const char *key, json_t **out,
+                   struct err *e);
+int state_delete(struct paas *p, const char *key, struct err *e);
+/* The string member k of o copied into dst ("" when absent). */
+void state_copy_str(char *dst, size_t size, json_t *o, const char *k);
+
+#endif
