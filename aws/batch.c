@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "aws/xml.h"
+#include "core/util.h"
 
 /* How long a NotFound right after a create is retried: AWS documents
  * propagation "usually within seconds"; give it about half a minute. */
@@ -69,9 +70,7 @@ static void batch_sleep_ms(long ms)
 
 static long batch_now_s(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long)ts.tv_sec;
+    return (long)(util_now_ms() / 1000);
 }
 
 /* Judges one answered item: done, failed, or to be sent again. */
@@ -158,6 +157,8 @@ int aws_batch_run(struct aws_client *c, struct aws_batch *b, struct err *e)
 {
     long started = batch_now_s();
     long pause_ms = 250;
+    if (b->n == 0 && !b->failed)
+        return 0;
     if (b->failed)
         return err_set(e, ERR_FAILED, "out of memory building a batch of AWS calls");
     for (size_t i = 0; i < b->n; i++)

@@ -1,0 +1,71 @@
+/* `up shell` / `plan shell` (issue 3 "The shell"; SPEC.md "What it does",
+ * "Tags"): the state bucket, the VPC and its network, the security groups,
+ * the bastion, the hosted zone and the two classic ELBs, all found by tags
+ * (and the ELB, bucket and zone names), created only where missing. */
+#ifndef PLANS_SHELL_H
+#define PLANS_SHELL_H
+
+#include "aws/ec2.h"
+#include "aws/elb.h"
+#include "aws/route53.h"
+#include "core/config.h"
+#include "plans/diff.h"
+#include "plans/paas.h"
+
+#define SHELL_Z CONFIG_MAX_ZONES
+
+enum shell_sg { SG_BASTION, SG_ELB, SG_NODE, SHELL_N_SG };
+enum shell_lb { LB_LIVE, LB_PRELIVE, SHELL_N_LB };
+
+/* What exists of the shell; have_x says whether x was found. */
+struct shell_world {
+    int nz;
+    int have_bucket;
+    char bucket_tag[32];                 /* its paasctl:paas tag, "" = none */
+    int have_vpc, dns_hostnames;
+    struct ec2_vpc vpc;
+    int have_pub[SHELL_Z], have_priv[SHELL_Z];
+    struct ec2_subnet pub[SHELL_Z], priv[SHELL_Z];
+    int have_igw;
+    struct ec2_igw igw;
+    int have_eip[SHELL_Z];
+    struct ec2_address eip[SHELL_Z];
+    int have_nat[SHELL_Z];
+    struct ec2_nat nat[SHELL_Z];
+    int have_rtb_pub, have_rtb_priv[SHELL_Z];
+    struct ec2_route_table rtb_pub, rtb_priv[SHELL_Z];
+    int have_sg[SHELL_N_SG];
+    struct ec2_security_group sg[SHELL_N_SG];
+    int have_bastion;
+    struct ec2_instance bastion;
+    struct ec2_instance *bastions_seen;  /* every bastion, terminated too */
+    size_t n_bastions_seen;
+    int have_zone;
+    struct r53_zone zone;
+    int have_lb[SHELL_N_LB];
+    struct elb_lb lb[SHELL_N_LB];
+    struct elb_attrs attrs[SHELL_N_LB];
+};
+
+/* What shell_read reads: everything (`up shell`, `teardown shell`), or
+ * only what a slot needs (VPC, subnets, groups, ELBs, zone). */
+enum shell_read_what { SHELL_READ_ALL, SHELL_READ_FOR_SLOT };
+
+/* Reads the shell by tags. w is heap-sized; release with
+ * shell_world_release. */
+int shell_read(struct paas *p, enum shell_read_what what,
+               struct shell_world *w, struct err *e);
+void shell_world_release(struct shell_world *w);
+
+/* The state bucket, created (and tagged) if missing. `up shell` runs this
+ * before it takes the lock, because the lock lives in that bucket. */
+int plan_state_bucket(struct paas *p, struct err *e);
+
+/* Computes the shell's diff into d (plan, --dry-run) and, when apply is
+ * set, makes it so (up shell). */
+int plan_up_shell(struct paas *p, int apply, struct diff *d, struct err *e);
+
+/* Names shared with the slots and teardown. */
+const char *shell_sg_role(enum shell_sg g);
+
+#endif

@@ -1,0 +1,33 @@
+/* Waiting for AWS to catch up (issue 3 "Waits poll with backoff and show
+ * progress"): the poll interval starts short and doubles to a cap, Ctrl-C
+ * ends the wait, and a timeout is an error naming what was awaited.
+ * PAASCTL_POLL_MS sets the first interval (tests make it short). */
+#ifndef PLANS_WAIT_H
+#define PLANS_WAIT_H
+
+#include "core/log.h"
+#include "plans/paas.h"
+
+struct wait {
+    const char *what;          /* "instances of slot b running" */
+    long interval_ms;
+    long cap_ms;
+    double timeout_s;
+    double started;            /* monotonic seconds */
+    struct progress prog;
+};
+
+void wait_init(struct wait *w, const char *what, double timeout_s);
+/* Shows "what: status" with the elapsed time. */
+void wait_progress(struct paas *p, struct wait *w, const char *status);
+/* Sleeps before the next poll. -1 (ERR_FAILED) on timeout or Ctrl-C, with
+ * a message saying what was awaited and the last status shown. */
+int wait_next(struct paas *p, struct wait *w, struct err *e);
+/* Ends the progress line. */
+void wait_done(struct paas *p, struct wait *w);
+
+/* Between the steps of a plan: -1 (ERR_FAILED) once Ctrl-C was pressed, so
+ * the run stops at a step boundary, releases the lock and can be re-run. */
+int wait_check_interrupt(struct paas *p, const char *step, struct err *e);
+
+#endif
