@@ -39,9 +39,10 @@ int cmd_history(struct paas *p, int argc, char **argv, struct err *e)
     table_init(&t, 5);
     table_add(&t, "TIME", "COMMAND", "OUTCOME", "BY", "MESSAGE");
     json_array_foreach(list, i, rec) {
+        const char *cl = history_str(rec, "command_line");
         char by[400];
         snprintf(by, sizeof(by), "%s@%s", history_str(rec, "user"), history_str(rec, "host"));
-        table_add(&t, history_str(rec, "time"), history_str(rec, "command"),
+        table_add(&t, history_str(rec, "time"), cl[0] ? cl : history_str(rec, "command"),
                   history_str(rec, "outcome"), by, history_str(rec, "message"));
     }
     if (json_array_size(list) == 0)

@@ -183,6 +183,20 @@ static int parse_globals(struct paas *p, int argc, char **argv,
     return 0;
 }
 
+/* "up b": the command and its own arguments, for the lock and journal. */
+static void command_line(struct paas *p, int argc, char **argv)
+{
+    size_t n = 0;
+    p->command_line[0] = '\0';
+    for (int i = 0; i < argc && n + 1 < sizeof(p->command_line); i++) {
+        int w = snprintf(p->command_line + n, sizeof(p->command_line) - n, "%s%s",
+                         i ? " " : "", argv[i]);
+        if (w < 0)
+            break;
+        n += (size_t)w;
+    }
+}
+
 static int setup_config(struct paas *p, const char *path, struct err *e)
 {
     if (!path)
@@ -288,6 +302,7 @@ static int run(struct paas *p, int argc, char **argv, struct err *e)
         goto out;
     }
     p->command = c->name;
+    command_line(p, nargs, args);
     if ((c->flags & CMD_NEEDS_CONFIG) && setup_config(p, g.config, e) < 0)
         goto out;
     if ((c->flags & CMD_NEEDS_AWS) && setup_aws(p, e) < 0)

@@ -11,7 +11,7 @@
 int cmd_unlock(struct paas *p, int argc, char **argv, struct err *e)
 {
     struct lock_info was;
-    char who[600];
+    char who[1024];
     json_t *changes;
     if (argc != 2)
         return err_set(e, ERR_USAGE, "usage: paasctl unlock LOCK_ID");

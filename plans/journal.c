@@ -13,23 +13,26 @@ int journal_append(struct paas *p, const char *outcome, const char *message,
                    json_t *changes, struct err *e)
 {
     char id[33], when[32], key[256], user[64], host[256], stamp[32];
-    time_t now = time(NULL);
+    struct timespec now;
     struct tm tm;
     json_t *rec;
     int rc;
+    clock_gettime(CLOCK_REALTIME, &now);
     identity_random_id(id);
-    identity_iso_time(now, when, sizeof(when));
+    identity_iso_time(now.tv_sec, when, sizeof(when));
     identity_user(user, sizeof(user));
     identity_host(host, sizeof(host));
-    gmtime_r(&now, &tm);
-    strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
-    /* Time first so that keys list in order; the id keeps two records of
-     * one second apart; the command last so journal_last() can skip other
-     * commands' records without fetching them. */
-    snprintf(key, sizeof(key), "%s/journal/%s-%.8s-%s.json", p->cfg.name, stamp, id,
-             p->command ? p->command : "unknown");
-    rec = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "time", when, "id", id,
-                    "command", p->command ? p->command : "?", "user", user,
+    gmtime_r(&now.tv_sec, &tm);
+    strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm);
+    /* Time to the microsecond first, so keys list in the order the commands
+     * ran (a cutover and a rollback a second apart must not swap places);
+     * the id keeps two records of one microsecond apart; the command name
+     * last so journal_last() skips other commands without fetching them. */
+    snprintf(key, sizeof(key), "%s/journal/%s.%06ldZ-%.8s-%s.json", p->cfg.name, stamp,
+             now.tv_nsec / 1000, id, p->command ? p->command : "unknown");
+    rec = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "time", when, "id", id,
+                    "command", p->command ? p->command : "?",
+                    "command_line", p->command_line, "user", user,
                     "host", host, "outcome", outcome, "message", message ? message : "");
     if (!rec)
         return err_set(e, ERR_FAILED, "out of memory");

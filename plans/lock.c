@@ -50,7 +50,7 @@ static json_t *lock_new(struct paas *p, struct lock_info *mine)
 {
     memset(mine, 0, sizeof(*mine));
     identity_random_id(mine->id);
-    snprintf(mine->command, sizeof(mine->command), "%s", p->command);
+    snprintf(mine->command, sizeof(mine->command), "%s", p->command_line);
     identity_user(mine->user, sizeof(mine->user));
     identity_host(mine->host, sizeof(mine->host));
     mine->pid = (long)getpid();
@@ -63,7 +63,7 @@ static json_t *lock_new(struct paas *p, struct lock_info *mine)
 
 int lock_acquire(struct paas *p, struct lock_info *mine, struct err *e)
 {
-    char key[128], who[600];
+    char key[128], who[1024];
     struct lock_info holder;
     json_t *doc = lock_new(p, mine);
     int held, rc;

@@ -8,7 +8,7 @@
 
 struct lock_info {
     char id[33];          /* random hex; what `unlock` takes */
-    char command[128];
+    char command[256];
     char user[64];
     char host[256];
     long pid;

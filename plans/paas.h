@@ -22,7 +22,9 @@ struct paas {
     enum paas_output output;
     int dry_run;
     int yes;
-    const char *command;      /* the command's name, for the lock and journal */
+    const char *command;      /* the command's name: "up" */
+    char command_line[256];   /* with its arguments: "up b", for the lock and
+                               * the journal */
     json_t *changes;          /* what a mutating plan changed (ids, never a
                                * secret); the journal records it. Owned. */
     volatile sig_atomic_t *interrupted;  /* set by SIGINT/SIGTERM: long waits

@@ -188,6 +188,13 @@ check("teardown-live-b/refused-exit-3", rc == 3, f"rc={rc} {err!r}")
 
 swap("rollback-to-a", "rollback")
 expect_roles("rollback-to-a", "a", "b")
+# Swaps a moment apart keep their order in the journal (keys carry
+# microseconds), which is what rollback reads.
+rc, out, err = run("history", "-o", "json")
+recs = [r for r in (json.loads(out) if rc == 0 else [])
+        if r["command"] in ("cutover", "rollback") and r["outcome"] == "ok"]
+check("journal/order-within-a-second", [(r["command"], r["changes"]["to"]) for r in recs[:2]]
+      == [("rollback", "a"), ("cutover", "b")], out)
 rc, out, err = run("rollback")
 check("rollback-twice/exit-3", rc == 3 and "already live" in err, f"rc={rc} {err!r}")
 rc, out, err = run("teardown", "a", "--yes")

@@ -58,6 +58,7 @@ check("journal/one-record-for-unlock", len(keys) == 1 and keys[0].endswith("-unl
 if keys:
     rec = json.loads(s3.get_object(Bucket=bucket, Key=keys[0])["Body"].read())
     check("journal/record-fields", rec["command"] == "unlock" and rec["outcome"] == "ok"
+          and rec["command_line"] == "unlock " + holder["id"]
           and rec["changes"]["removed_lock"] == holder["id"] and re.match(r"\d{4}-\d\d-\d\dT", rec["time"]),
           json.dumps(rec))
     check("journal/no-secret", w.moto.secret not in json.dumps(rec), "secret in journal")
