@@ -27,7 +27,11 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/test/unit/%)
 PROBE_SRC := $(wildcard tests/unit/*_main.c)
 PROBE_BIN := $(PROBE_SRC:tests/unit/%_main.c=build/test/probe/%)
 
-.PHONY: all check unit demo clean lint bench fuzz
+# plans/bootstrap.c embeds these with .incbin: rebuild it when one changes.
+BOOTSTRAP := $(wildcard scripts/bootstrap/*)
+build/rel/plans/bootstrap.o build/test/plans/bootstrap.o: $(BOOTSTRAP)
+
+.PHONY: all check unit demo clean lint bench
 all: paasctl
 
 paasctl: $(REL_OBJ) build/rel/cmd/paasctl.o
@@ -63,7 +67,8 @@ demo: paasctl
 	@scripts/demo
 
 bench: paasctl
-	@tests/bench/run
+	@PAASCTL=$(CURDIR)/paasctl tests/bench/run
+	@PAASCTL=$(CURDIR)/paasctl tests/bench/cutover
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \

@@ -255,8 +255,13 @@ static int run_mutating(struct paas *p, const struct cmd *c, int argc,
     rc = c->fn(p, argc, argv, e);
     err_init(&side);
     if (journal_append(p, rc == 0 ? "ok" : "failed", rc == 0 ? "" : e->msg,
-                       p->changes, &side) < 0)
-        log_error(&p->log, "could not write the journal record: %s", side.msg);
+                       p->changes, &side) < 0) {
+        /* teardown shell deletes the state bucket, journal included. */
+        if (rc == 0 && strcmp(side.code, "NoSuchBucket") == 0)
+            log_info(&p->log, "the state bucket is gone with the shell: no journal record");
+        else
+            log_error(&p->log, "could not write the journal record: %s", side.msg);
+    }
     if (lock_release(p, &mine, &side) < 0)
         log_error(&p->log, "could not release the lock (run 'paasctl unlock %s'): %s",
                   mine.id, side.msg);

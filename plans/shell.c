@@ -18,7 +18,6 @@
 
 #include "aws/batch.h"
 #include "aws/s3.h"
-#include "aws/s3_bucket.h"
 #include "plans/tags.h"
 #include "plans/wait.h"
 

@@ -14,7 +14,6 @@
 #include "aws/batch.h"
 #include "aws/elb.h"
 #include "aws/s3.h"
-#include "aws/s3_bucket.h"
 #include "aws/sts.h"
 #include "plans/bootstrap.h"
 #include "plans/shell.h"

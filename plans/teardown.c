@@ -14,7 +14,7 @@
 #include "aws/ec2.h"
 #include "aws/elb.h"
 #include "aws/route53.h"
-#include "aws/s3_bucket.h"
+#include "aws/s3.h"
 #include "core/util.h"
 #include "plans/shell.h"
 #include "plans/slot.h"
