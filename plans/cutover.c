@@ -7,13 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "aws/ec2.h"
 #include "aws/elb.h"
 #include "plans/journal.h"
 #include "plans/swap_world.h"
+#include "plans/wait.h"
 
 void swap_result_release(struct swap_result *r)
 {
@@ -64,17 +63,6 @@ static int swap_health(struct paas *p, const char *lb, const struct swap_side *s
     return 0;
 }
 
-/* Sleeps ms, in slices, so Ctrl-C is seen promptly. */
-static int swap_sleep(struct paas *p, long ms)
-{
-    for (long done = 0; done < ms; done += 100) {
-        if (paas_interrupted(p))
-            return -1;
-        usleep(100 * 1000);
-    }
-    return paas_interrupted(p) ? -1 : 0;
-}
-
 /* Waits until every node of s is InService on lb: 0 when they are, 1 on
  * timeout (bad lists the laggards), -1 on error or interruption. One
  * DescribeInstanceHealth call per poll, whatever the number of nodes. */
@@ -82,32 +70,24 @@ static int swap_wait_in_service(struct paas *p, const char *lb,
                                 const struct swap_side *s, int timeout_s,
                                 struct buf *bad, struct err *e)
 {
-    struct progress prog;
-    time_t start = time(NULL);
-    long delay = 500;
-    memset(&prog, 0, sizeof(prog));
+    char what[160], status[64];
+    struct wait w;
+    snprintf(what, sizeof(what), "slot %s InService on %s", s->slot, lb);
+    wait_init(&w, what, timeout_s);
     for (;;) {
         size_t ok;
-        double elapsed;
-        if (swap_health(p, lb, s, &ok, bad, e) < 0)
+        if (swap_health(p, lb, s, &ok, bad, e) < 0) {
+            wait_done(p, &w);
             return -1;
-        elapsed = difftime(time(NULL), start);
-        log_progress(&p->log, &prog, elapsed, "slot %s on %s: %zu/%zu InService",
-                     s->slot, lb, ok, s->n);
-        if (ok == s->n) {
-            log_progress_end(&p->log, &prog);
-            return 0;
         }
-        if (elapsed >= timeout_s) {
-            log_progress_end(&p->log, &prog);
-            return 1;
+        snprintf(status, sizeof(status), "%zu/%zu InService", ok, s->n);
+        wait_progress(p, &w, status);
+        if (ok == s->n || wait_expired(&w)) {
+            wait_done(p, &w);
+            return ok == s->n ? 0 : 1;
         }
-        if (swap_sleep(p, delay) < 0) {
-            log_progress_end(&p->log, &prog);
-            return err_set(e, ERR_FAILED, "interrupted while waiting for slot %s on %s; "
-                           "run the same command again to finish or undo the swap", s->slot, lb);
-        }
-        delay = delay * 3 / 2 > 5000 ? 5000 : delay * 3 / 2;
+        if (wait_next(p, &w, e) < 0)
+            return err_wrap(e, "run '%s' again to finish or undo the swap", p->command);
     }
 }
 
@@ -139,14 +119,6 @@ static int swap_deregister_others(struct paas *p, const struct elb_lb *lb,
     return rc;
 }
 
-static int swap_is_member(const struct elb_lb *lb, const char *id)
-{
-    for (size_t i = 0; i < lb->n_instances; i++)
-        if (strcmp(lb->instances[i], id) == 0)
-            return 1;
-    return 0;
-}
-
 /* Registers the side's nodes that are not members of lb yet (a resumed
  * swap finds some there; one call for the rest), or deregisters them all. */
 static int swap_side_elb(struct paas *p, int reg, const struct elb_lb *lb,
@@ -158,7 +130,7 @@ static int swap_side_elb(struct paas *p, int reg, const struct elb_lb *lb,
     if (!ids)
         return err_set(e, ERR_FAILED, "out of memory");
     for (size_t i = 0; i < s->n; i++)
-        if (!reg || !swap_is_member(lb, s->ids[i]))
+        if (!reg || !elb_lb_has(lb, s->ids[i]))
             ids[n++] = s->ids[i];
     rc = swap_elb_call(p, reg, lb->name, ids, n, e);
     free(ids);

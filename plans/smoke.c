@@ -8,8 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "aws/ec2.h"
 #include "aws/elb.h"
@@ -17,6 +15,7 @@
 #include "k8s/api.h"
 #include "k8s/client.h"
 #include "k8s/kubeconfig.h"
+#include "plans/wait.h"
 
 /* Objects named in one reason before "and N more". */
 #define SMOKE_NAMED 5
@@ -466,23 +465,22 @@ static int smoke_open_cluster(struct smoke_ctx *s, const struct cluster_config *
     return k8s_client_init(&s->kube, &kc, &s->p->log, &o, e);
 }
 
-static int smoke_wait(struct paas *p, long ms)
+/* "4/6 checks pass" for the progress line. */
+static void smoke_status(const struct smoke_report *r, char *out, size_t size)
 {
-    for (long done = 0; done < ms; done += 100) {
-        if (paas_interrupted(p))
-            return -1;
-        usleep(100 * 1000);
-    }
-    return 0;
+    int n = 0;
+    for (int i = 0; i < SMOKE_N; i++)
+        n += r->checks[i].pass;
+    snprintf(out, size, "%d/%d checks pass", n, SMOKE_N);
 }
 
 int plan_smoke(struct paas *p, const char *slot, struct smoke_report *r,
                struct err *e)
 {
     struct smoke_ctx s;
+    struct wait w;
+    char what[64], status[64];
     int idx = config_slot_index(slot), rc;
-    time_t start = time(NULL);
-    long delay = 1000;
     memset(r, 0, sizeof(*r));
     memset(&s, 0, sizeof(s));
     snprintf(r->slot, sizeof(r->slot), "%s", slot);
@@ -496,15 +494,20 @@ int plan_smoke(struct paas *p, const char *slot, struct smoke_report *r,
     s.slot = slot;
     if (smoke_open_cluster(&s, &p->cfg.cluster[idx], e) < 0)
         return -1;
+    snprintf(what, sizeof(what), "smoke checks of slot %s", slot);
+    wait_init(&w, what, p->cfg.smoke_timeout);
+    /* Failing checks are retried until the timeout; Ctrl-C ends the wait
+     * with the verdict so far. */
     while ((rc = smoke_round(&s, r, e)) == 0) {
-        r->elapsed_s = difftime(time(NULL), start);
-        if (r->elapsed_s >= p->cfg.smoke_timeout || smoke_wait(p, delay) < 0)
+        smoke_status(r, status, sizeof(status));
+        wait_progress(p, &w, status);
+        if (wait_expired(&w) || wait_next(p, &w, e) < 0)
             break;
-        log_info(&p->log, "smoke %s: retrying failing checks (round %d, %.0f s of %d)",
-                 slot, r->attempts, r->elapsed_s, p->cfg.smoke_timeout);
-        delay = delay * 2 > 10000 ? 10000 : delay * 2;
     }
-    r->elapsed_s = difftime(time(NULL), start);
+    wait_done(p, &w);
+    if (rc >= 0)
+        err_init(e);   /* a timeout or Ctrl-C ends in a verdict, not an error */
+    r->elapsed_s = wait_elapsed(&w);
     r->passed = rc == 1;
     free(s.inst);
     elb_lb_release(&s.lb);

@@ -120,10 +120,7 @@ static void status_add_drift(struct status_report *r, const char *id,
 
 static int status_is_member(const struct status_elb *s, const char *id)
 {
-    for (size_t i = 0; s->exists && i < s->lb.n_instances; i++)
-        if (strcmp(s->lb.instances[i], id) == 0)
-            return 1;
-    return 0;
+    return s->exists && elb_lb_has(&s->lb, id);
 }
 
 static const struct ec2_instance *status_instance(const struct status_report *r,

@@ -126,13 +126,9 @@ int swap_side_has(const struct swap_side *s, const char *id)
 
 int swap_all_members(const struct elb_lb *lb, const struct swap_side *s)
 {
-    for (size_t i = 0; i < s->n; i++) {
-        int member = 0;
-        for (size_t j = 0; j < lb->n_instances && !member; j++)
-            member = strcmp(lb->instances[j], s->ids[i]) == 0;
-        if (!member)
+    for (size_t i = 0; i < s->n; i++)
+        if (!elb_lb_has(lb, s->ids[i]))
             return 0;
-    }
     return 1;
 }
 

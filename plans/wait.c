@@ -27,10 +27,20 @@ void wait_progress(struct paas *p, struct wait *w, const char *status)
                  w->what, status);
 }
 
+double wait_elapsed(const struct wait *w)
+{
+    return wait_now() - w->started;
+}
+
+int wait_expired(const struct wait *w)
+{
+    return wait_elapsed(w) > w->timeout_s;
+}
+
 int wait_next(struct paas *p, struct wait *w, struct err *e)
 {
     long left_ms = w->interval_ms;
-    if (wait_now() - w->started > w->timeout_s) {
+    if (wait_expired(w)) {
         wait_done(p, w);
         return err_set(e, ERR_FAILED, "timed out after %.0f s waiting for %s (last: %s)",
                        w->timeout_s, w->what, w->prog.last);

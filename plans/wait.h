@@ -20,6 +20,11 @@ struct wait {
 void wait_init(struct wait *w, const char *what, double timeout_s);
 /* Shows "what: status" with the elapsed time. */
 void wait_progress(struct paas *p, struct wait *w, const char *status);
+/* 1 once timeout_s has passed (for callers whose timeout is not an error,
+ * e.g. cutover, which undoes its registration then). */
+int wait_expired(const struct wait *w);
+/* Seconds since wait_init. */
+double wait_elapsed(const struct wait *w);
 /* Sleeps before the next poll. -1 (ERR_FAILED) on timeout or Ctrl-C, with
  * a message saying what was awaited and the last status shown. */
 int wait_next(struct paas *p, struct wait *w, struct err *e);

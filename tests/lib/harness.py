@@ -179,6 +179,7 @@ class World:
             "AWS_ENDPOINT_URL_ROUTE_53": self.r53.url,
             "AWS_EC2_METADATA_DISABLED": "true",
             "PAASCTL_RETRY_BASE_MS": "20",
+            "PAASCTL_POLL_MS": "200",
             "NO_COLOR": "1",
         })
         env.update(extra)
