@@ -38,6 +38,15 @@ static int t_failed_count, t_passed_count;
         T_OK(name, t_g == t_w, "got %lld want %lld", t_g, t_w);          \
     } while (0)
 
+/* Removes a test's temporary directory and everything in it. */
+static inline void t_rmtree(const char *dir)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        printf("# could not remove %s\n", dir);
+}
+
 static inline int t_done(void)
 {
     fflush(stdout);

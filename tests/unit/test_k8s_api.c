@@ -390,11 +390,6 @@ int main(void)
     test_client_setup();
     test_discovery_inline();
     test_discovery_upstream();
-    {
-        char cmd[300];
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
-        if (system(cmd) != 0)
-            printf("# could not remove %s\n", tmp);
-    }
+    t_rmtree(tmp);
     return t_done();
 }

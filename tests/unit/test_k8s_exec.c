@@ -262,11 +262,6 @@ int main(void)
     test_client_cert();
     test_failures();
     test_parse();
-    {
-        char cmd[300];
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
-        if (system(cmd) != 0)
-            printf("# could not remove %s\n", tmp);
-    }
+    t_rmtree(tmp);
     return t_done();
 }

@@ -376,11 +376,6 @@ int main(void)
     test_bad_files();
     test_pure_parse();
     test_base64();
-    {
-        char cmd[300];
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
-        if (system(cmd) != 0)
-            printf("# could not remove %s\n", tmp);
-    }
+    t_rmtree(tmp);
     return t_done();
 }
