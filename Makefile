@@ -27,11 +27,32 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/test/unit/%)
 PROBE_SRC := $(wildcard tests/unit/*_main.c)
 PROBE_BIN := $(PROBE_SRC:tests/unit/%_main.c=build/test/probe/%)
 
+# Fuzz targets (tests/fuzz/fuzz_NAME.c -> build/fuzz/NAME): the pure parsers
+# under libFuzzer with ASan/UBSan, built by clang from their own objects.
+FUZZ_CC  := clang
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=build/fuzz/%)
+FUZZ_OBJ := $(LIB_SRC:%.c=build/fuzz/obj/%.o)
+FUZZ_FLAGS := -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -I. $(PKG_CFLAGS) \
+           -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined
+
+build/fuzz/obj/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+build/fuzz/%: tests/fuzz/fuzz_%.c $(FUZZ_OBJ)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) $(PKG_LIBS)
+
+# FUZZ_SECONDS per target (make check runs each for a few seconds).
+fuzz: $(FUZZ_BIN)
+	@FUZZ_DIR=$(CURDIR)/build/fuzz FUZZ_SECONDS=$${FUZZ_SECONDS:-60} tests/fuzz/run
+
 # plans/bootstrap.c embeds these with .incbin: rebuild it when one changes.
 BOOTSTRAP := $(wildcard scripts/bootstrap/*)
 build/rel/plans/bootstrap.o build/test/plans/bootstrap.o: $(BOOTSTRAP)
 
-.PHONY: all check unit demo clean lint bench
+.PHONY: all check unit demo clean lint bench fuzz
 all: paasctl
 
 paasctl: $(REL_OBJ) build/rel/cmd/paasctl.o
@@ -59,9 +80,10 @@ build/test/probe/%: tests/unit/%_main.c $(TEST_OBJ) $(HDRS)
 unit: $(UNIT_BIN) $(PROBE_BIN) build/test/paasctl
 
 # Every test: unit binaries, then end-to-end scripts against real servers.
-check: unit paasctl
+check: unit paasctl $(FUZZ_BIN)
 	@PAASCTL=$(CURDIR)/build/test/paasctl PAASCTL_REL=$(CURDIR)/paasctl \
-	  UNIT_DIR=$(CURDIR)/build/test/unit PROBE_DIR=$(CURDIR)/build/test/probe tests/run
+	  UNIT_DIR=$(CURDIR)/build/test/unit PROBE_DIR=$(CURDIR)/build/test/probe \
+	  FUZZ_DIR=$(CURDIR)/build/fuzz tests/run
 
 demo: paasctl
 	@scripts/demo
