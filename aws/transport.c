@@ -429,6 +429,14 @@ static int aws_start_ready(struct aws_client *c, struct aws_transfer *ts,
         struct aws_transfer *t = &ts[i];
         if (t->done || t->active || t->not_before > now)
             continue;
+        if (c->stop && *c->stop) {
+            /* Interrupted: what was sent completes, nothing new starts, so
+             * a re-run finds a world it can converge. */
+            err_set(t->e, ERR_FAILED, "%s %s: interrupted; not sent. Run the command "
+                    "again to continue", aws_service_label(t->req->svc), t->req->action);
+            t->done = 1;
+            continue;
+        }
         t->attempt++;
         if (aws_transfer_prepare(c, t) < 0) {
             t->done = 1;

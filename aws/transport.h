@@ -7,6 +7,7 @@
 #define AWS_TRANSPORT_H
 
 #include <curl/curl.h>
+#include <signal.h>
 #include "aws/creds.h"
 #include "aws/sigv4.h"
 #include "core/buf.h"
@@ -39,6 +40,9 @@ struct aws_client {
     CURLSH *share;                     /* connection cache, DNS */
     CURLM *multi;
     unsigned long long rng;            /* jitter only; not for secrets */
+    volatile sig_atomic_t *stop;       /* when it points at non-zero (Ctrl-C),
+                                        * no new request starts; those in
+                                        * flight finish. NULL = never. */
 };
 
 struct aws_client_opts {

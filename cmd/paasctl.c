@@ -236,6 +236,7 @@ static void catch_signals(struct paas *p)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     p->interrupted = &interrupted;
+    p->aws.stop = &interrupted;
 }
 
 /* Lock, run, journal, unlock: every mutating command goes through here. */
@@ -253,6 +254,7 @@ static int run_mutating(struct paas *p, const struct cmd *c, int argc,
         return -1;
     catch_signals(p);
     rc = c->fn(p, argc, argv, e);
+    p->aws.stop = NULL;   /* the journal and the unlock must still go out */
     err_init(&side);
     if (journal_append(p, rc == 0 ? "ok" : "failed", rc == 0 ? "" : e->msg,
                        p->changes, &side) < 0) {

@@ -401,7 +401,9 @@ static int k8s_tls_error(struct k8s_client *c, const char *detail, CURLcode rc,
     else if (strstr(detail, "alert certificate expired"))
         err_set(e, ERR_FAILED, "TLS: the server rejected the client certificate of user "
                 "\"%s\" as expired (%s)", c->kc.user.name ? c->kc.user.name : "", detail);
-    else if (strstr(detail, "alert"))
+    else if (strstr(detail, "alert") || c->cert.len)
+        /* TLS 1.3 rejects a client certificate after the handshake: the
+         * alert may surface as a failed write ("bad write retry") instead. */
         err_set(e, ERR_FAILED, "TLS: the server rejected the connection; is the client "
                 "certificate of user \"%s\" in kubeconfig %s valid for this cluster? (%s)",
                 c->kc.user.name ? c->kc.user.name : "", c->kc.user.file ? c->kc.user.file : "",
@@ -431,7 +433,9 @@ static int k8s_curl_error(struct k8s_client *c, struct k8s_transfer *t, CURLcode
     default:
         break;
     }
-    if (strstr(d, "alert"))   /* a TLS alert after the handshake (TLS 1.3) */
+    /* A TLS alert after the handshake (TLS 1.3), or OpenSSL failing a read
+     * or write: a TLS problem, never retried as if the network were down. */
+    if (strstr(d, "alert") || strstr(d, "SSL routines"))
         return k8s_tls_error(c, d, rc, e);
     err_set(e, ERR_FAILED, "%s %s: cannot reach the API server %s: %s", t->req->verb,
             t->req->path, c->kc.cluster.server, d);

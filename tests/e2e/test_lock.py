@@ -73,8 +73,41 @@ check("history/newest-first", [r["command"] for r in recs] == ["unlock", "cutove
 rc, out, err = w.paasctl("-c", cfg, "history", "-n", "1")
 check("history/table-limited", rc == 0 and "unlock" in out and "2020-01-01" not in out, out)
 
+# Ctrl-C: `up a` gets SIGINT while its RunInstances is held at a proxy; it
+# stops at its next wait, releases the lock, journals the failure, and a
+# re-run converges.
+import signal  # noqa: E402
+import subprocess  # noqa: E402
+import time  # noqa: E402
+from harness import PAASCTL  # noqa: E402
+from faultproxy import FaultProxy, Rule  # noqa: E402
+
+rc, out, err = w.paasctl("-c", cfg, "up", "shell")
+check("sigint/setup-up-shell", rc == 0, err)
+proxy = FaultProxy(w.moto.url)
+proxy.rules.append(Rule(action="RunInstances", delay=2, forward=True))
+proc = subprocess.Popen([PAASCTL, "-c", cfg, "up", "a"], env=w.env(AWS_ENDPOINT_URL=proxy.url),
+                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+deadline = time.time() + 60
+while "RunInstances" not in proxy.actions() and time.time() < deadline and proc.poll() is None:
+    time.sleep(0.05)
+proc.send_signal(signal.SIGINT)
+out, err = proc.communicate(timeout=120)
+check("sigint/exit-1-says-interrupted", proc.returncode == 1 and "interrupted" in err,
+      f"rc={proc.returncode} err={err!r}")
+check("sigint/lock-released", keys_under("locktest/lock") == [], keys_under("locktest/lock"))
+recs = json.loads(w.paasctl("-c", cfg, "history", "-o", "json")[1])
+check("sigint/journal-says-failed", recs and recs[0]["command_line"] == "up a"
+      and recs[0]["outcome"] == "failed" and "interrupted" in recs[0]["message"], recs[:1])
+proxy.stop()
+rc, out, err = w.paasctl("-c", cfg, "up", "a")
+check("sigint/rerun-converges", rc == 0, err)
+rc, out, err = w.paasctl("-c", cfg, "plan", "a")
+check("sigint/plan-clean-after", rc == 0 and "0 to create" in out and "\n+ " not in out, out)
+
 # A mutating command under --dry-run takes no lock and writes no journal.
+n_records = len(keys_under("locktest/journal/"))
 rc, out, err = w.paasctl("-c", cfg, "--dry-run", "unlock", "abc")
-check("dry-run/unlock-changes-nothing", rc == 0 and len(keys_under("locktest/journal/")) == 2,
+check("dry-run/unlock-changes-nothing", rc == 0 and len(keys_under("locktest/journal/")) == n_records,
       f"rc={rc} {out!r}")
 done()
