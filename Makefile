@@ -36,6 +36,10 @@ FUZZ_OBJ := $(LIB_SRC:%.c=build/fuzz/obj/%.o)
 FUZZ_FLAGS := -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -I. $(PKG_CFLAGS) \
            -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
+# Only pattern rules name these, so make would delete them as intermediate
+# after each build (and print that after the test summary): keep them.
+.SECONDARY: $(FUZZ_OBJ)
+
 build/fuzz/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
