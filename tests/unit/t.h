@@ -38,6 +38,26 @@ static int t_failed_count, t_passed_count;
         T_OK(name, t_g == t_w, "got %lld want %lld", t_g, t_w);          \
     } while (0)
 
+/* A test's temporary directory (t_mktmp) and paths inside it (t_tmp_path). */
+static char t_tmp[256];
+
+/* Makes /tmp/PREFIX.XXXXXX as t_tmp; 0, or -1 when it cannot. */
+static inline int t_mktmp(const char *prefix)
+{
+    snprintf(t_tmp, sizeof(t_tmp), "/tmp/%s.XXXXXX", prefix);
+    return mkdtemp(t_tmp) ? 0 : -1;
+}
+
+/* t_tmp/NAME (t_tmp_path); the last four results stay valid at once. */
+static inline const char *t_tmp_path(const char *name)
+{
+    static char p[4][512];
+    static int i;
+    i = (i + 1) % 4;
+    snprintf(p[i], sizeof(p[i]), "%s/%s", t_tmp, name);
+    return p[i];
+}
+
 /* Removes a test's temporary directory and everything in it. */
 static inline void t_rmtree(const char *dir)
 {

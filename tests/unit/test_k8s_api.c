@@ -143,26 +143,17 @@ static void test_backoff(void)
 
 /* ---- client set-up ------------------------------------------------------- */
 
-static char tmp[256];
 
-static const char *tpath(const char *name)
-{
-    static char p[4][512];
-    static int i;
-    i = (i + 1) % 4;
-    snprintf(p[i], sizeof(p[i]), "%s/%s", tmp, name);
-    return p[i];
-}
 
 static int client_from(const char *yaml, struct k8s_client *c, struct err *e)
 {
     struct k8s_kubeconfig kc;
-    FILE *f = fopen(tpath("kc.yaml"), "w");
+    FILE *f = fopen(t_tmp_path("kc.yaml"), "w");
     if (!f)
         return -1;
     fputs(yaml, f);
     fclose(f);
-    if (k8s_kubeconfig_load(&kc, tpath("kc.yaml"), NULL, e) < 0)
+    if (k8s_kubeconfig_load(&kc, t_tmp_path("kc.yaml"), NULL, e) < 0)
         return -1;
     return k8s_client_init(c, &kc, NULL, NULL, e);
 }
@@ -170,7 +161,7 @@ static int client_from(const char *yaml, struct k8s_client *c, struct err *e)
 static int sh(const char *cmd)
 {
     char full[2048];
-    snprintf(full, sizeof(full), "cd '%s' && (%s) >/dev/null 2>&1", tmp, cmd);
+    snprintf(full, sizeof(full), "cd '%s' && (%s) >/dev/null 2>&1", t_tmp, cmd);
     return system(full);
 }
 
@@ -263,7 +254,7 @@ static void test_client_setup(void)
     k8s_client_release(&c);
 
     /* An expired client certificate is reported before any request. */
-    if (make_expired_cert(tpath("old.crt"), tpath("old.key")) < 0) {
+    if (make_expired_cert(t_tmp_path("old.crt"), t_tmp_path("old.key")) < 0) {
         T_OK("client/make-expired-cert", 0, "libcrypto could not make one");
         return;
     }
@@ -380,8 +371,7 @@ static void test_discovery_upstream(void)
 
 int main(void)
 {
-    snprintf(tmp, sizeof(tmp), "/tmp/paasctl-k8sapi.XXXXXX");
-    if (!mkdtemp(tmp))
+    if (t_mktmp("paasctl-k8sapi") < 0)
         return 2;
     test_paths();
     test_status_errors();
@@ -390,6 +380,6 @@ int main(void)
     test_client_setup();
     test_discovery_inline();
     test_discovery_upstream();
-    t_rmtree(tmp);
+    t_rmtree(t_tmp);
     return t_done();
 }

@@ -14,22 +14,13 @@
 #include "k8s/exec.h"
 #include "k8s/kubeconfig.h"
 
-static char tmp[256];
 static char plugin[512];
 
-static const char *tpath(const char *name)
-{
-    static char p[4][512];
-    static int i;
-    i = (i + 1) % 4;
-    snprintf(p[i], sizeof(p[i]), "%s/%s", tmp, name);
-    return p[i];
-}
 
 static int read_counter(void)
 {
     int n = 0;
-    FILE *f = fopen(tpath("counter"), "r");
+    FILE *f = fopen(t_tmp_path("counter"), "r");
     if (f) {
         if (fscanf(f, "%d", &n) != 1)
             n = -1;
@@ -44,7 +35,7 @@ static int load_plugin(struct k8s_kubeconfig *kc, const char *command,
                        const char *mode, const char *expiry)
 {
     struct err e;
-    FILE *f = fopen(tpath("kubeconfig"), "w");
+    FILE *f = fopen(t_tmp_path("kubeconfig"), "w");
     if (!f)
         return -1;
     fprintf(f,
@@ -63,11 +54,11 @@ static int load_plugin(struct k8s_kubeconfig *kc, const char *command,
             "      - {name: COUNTER, value: '%s'}\n"
             "      - {name: INFO_FILE, value: '%s'}\n"
             "      - {name: EXPIRY, value: '%s'}\n",
-            command, plugin, mode, tpath("counter"), tpath("info.json"), expiry);
+            command, plugin, mode, t_tmp_path("counter"), t_tmp_path("info.json"), expiry);
     fclose(f);
-    unlink(tpath("counter"));
+    unlink(t_tmp_path("counter"));
     err_init(&e);
-    if (k8s_kubeconfig_load(kc, tpath("kubeconfig"), NULL, &e) < 0) {
+    if (k8s_kubeconfig_load(kc, t_tmp_path("kubeconfig"), NULL, &e) < 0) {
         printf("# %s\n", e.msg);
         return -1;
     }
@@ -121,7 +112,7 @@ static void test_exec_info_and_env(void)
     T_INTEQ("info/no-expiry", c->expiry, 0);
     T_INTEQ("info/no-expiry-cached", k8s_exec_get(&x, time(NULL) + 86400 * 365, &c, &e), 0);
     T_INTEQ("info/no-expiry-ran-once", read_counter(), 1);
-    info = json_load_file(tpath("info.json"), 0, NULL);
+    info = json_load_file(t_tmp_path("info.json"), 0, NULL);
     T_STREQ("info/kind", json_string_value(json_object_get(info, "kind")), "ExecCredential");
     T_STREQ("info/apiVersion", json_string_value(json_object_get(info, "apiVersion")),
             "client.authentication.k8s.io/v1");
@@ -254,14 +245,13 @@ int main(void)
         printf("FAIL: setup: %s not found (set PAASCTL_ROOT)\n", plugin);
         return 1;
     }
-    snprintf(tmp, sizeof(tmp), "/tmp/paasctl-exec.XXXXXX");
-    if (!mkdtemp(tmp))
+    if (t_mktmp("paasctl-exec") < 0)
         return 2;
     test_caching();
     test_exec_info_and_env();
     test_client_cert();
     test_failures();
     test_parse();
-    t_rmtree(tmp);
+    t_rmtree(t_tmp);
     return t_done();
 }

@@ -10,20 +10,11 @@
 
 #include "k8s/kubeconfig.h"
 
-static char tmp[256];
 
-static const char *tpath(const char *name)
-{
-    static char p[4][512];
-    static int i;
-    i = (i + 1) % 4;
-    snprintf(p[i], sizeof(p[i]), "%s/%s", tmp, name);
-    return p[i];
-}
 
 static void write_file(const char *name, const char *text)
 {
-    FILE *f = fopen(tpath(name), "w");
+    FILE *f = fopen(t_tmp_path(name), "w");
     if (!f) {
         perror(name);
         exit(2);
@@ -98,13 +89,13 @@ static void test_every_field(void)
     char want[600];
     err_init(&e);
     write_file("full.yaml", full_yaml);
-    T_INTEQ("full/load", k8s_kubeconfig_load(&kc, tpath("full.yaml"), NULL, &e), 0);
+    T_INTEQ("full/load", k8s_kubeconfig_load(&kc, t_tmp_path("full.yaml"), NULL, &e), 0);
     T_STREQ("full/current-context", kc.context, "full");
-    T_STREQ("full/context-file", kc.context_file, tpath("full.yaml"));
+    T_STREQ("full/context-file", kc.context_file, t_tmp_path("full.yaml"));
     T_STREQ("full/namespace", kc.namespace, "payments");
     T_STREQ("full/cluster-name", kc.cluster.name, "c-full");
     T_STREQ("full/server", kc.cluster.server, "https://10.0.0.1:6443");
-    snprintf(want, sizeof(want), "%s/pki/ca.crt", tmp);
+    snprintf(want, sizeof(want), "%s/pki/ca.crt", t_tmp);
     T_STREQ("full/ca-file-relative", kc.cluster.ca_file, want);
     T_OK("full/ca-data", kc.cluster.ca_data_len == 8 &&
          memcmp(kc.cluster.ca_data, "hello-ca", 8) == 0, "len %zu", kc.cluster.ca_data_len);
@@ -112,7 +103,7 @@ static void test_every_field(void)
     T_STREQ("full/tls-server-name", kc.cluster.tls_server_name, "kubernetes.default");
     T_STREQ("full/proxy-url", kc.cluster.proxy_url, "http://proxy.local:3128");
     T_STREQ("full/user-name", kc.user.name, "u-full");
-    snprintf(want, sizeof(want), "%s/certs/client.crt", tmp);
+    snprintf(want, sizeof(want), "%s/certs/client.crt", t_tmp);
     T_STREQ("full/client-certificate", kc.user.cert_file, want);
     T_OK("full/client-certificate-data", kc.user.cert_data_len == 11 &&
          memcmp(kc.user.cert_data, "client-cert", 11) == 0, "len %zu", kc.user.cert_data_len);
@@ -120,7 +111,7 @@ static void test_every_field(void)
     T_OK("full/client-key-data", kc.user.key_data_len == 10 &&
          memcmp(kc.user.key_data, "secret-key", 10) == 0, "len %zu", kc.user.key_data_len);
     T_STREQ("full/token", kc.user.token, "tok-123");
-    snprintf(want, sizeof(want), "%s/token.txt", tmp);
+    snprintf(want, sizeof(want), "%s/token.txt", t_tmp);
     T_STREQ("full/tokenFile", kc.user.token_file, want);
     T_INTEQ("full/no-exec", kc.user.has_exec, 0);
     k8s_kubeconfig_release(&kc);
@@ -133,17 +124,17 @@ static void test_other_users(void)
     struct err e;
     char want[600];
     err_init(&e);
-    T_INTEQ("basic/load", k8s_kubeconfig_load(&kc, tpath("full.yaml"), "basic", &e), 0);
+    T_INTEQ("basic/load", k8s_kubeconfig_load(&kc, t_tmp_path("full.yaml"), "basic", &e), 0);
     T_STREQ("basic/username", kc.user.username, "admin");
     T_STREQ("basic/password", kc.user.password, "p@ss word");
     T_INTEQ("basic/insecure-true", kc.cluster.insecure, 1);
     T_OK("basic/no-namespace", kc.namespace == NULL, "%s", kc.namespace);
     k8s_kubeconfig_release(&kc);
 
-    T_INTEQ("exec/load", k8s_kubeconfig_load(&kc, tpath("full.yaml"), "insecure", &e), 0);
+    T_INTEQ("exec/load", k8s_kubeconfig_load(&kc, t_tmp_path("full.yaml"), "insecure", &e), 0);
     T_INTEQ("exec/has-exec", kc.user.has_exec, 1);
     T_STREQ("exec/apiVersion", kc.user.exec.api_version, "client.authentication.k8s.io/v1");
-    snprintf(want, sizeof(want), "%s/./bin/plugin", tmp);
+    snprintf(want, sizeof(want), "%s/./bin/plugin", t_tmp);
     T_STREQ("exec/command-relative", kc.user.exec.command, want);
     T_INTEQ("exec/n-args", kc.user.exec.n_args, 2);
     T_STREQ("exec/arg0", kc.user.exec.args[0], "--region");
@@ -154,7 +145,7 @@ static void test_other_users(void)
     T_STREQ("exec/env-empty-value", kc.user.exec.env[1].value, "");
     k8s_kubeconfig_release(&kc);
 
-    T_INTEQ("anon/load", k8s_kubeconfig_load(&kc, tpath("full.yaml"), "anon", &e), 0);
+    T_INTEQ("anon/load", k8s_kubeconfig_load(&kc, t_tmp_path("full.yaml"), "anon", &e), 0);
     T_OK("anon/no-user", kc.user.name == NULL && !kc.user.token, "user %s", kc.user.name);
     k8s_kubeconfig_release(&kc);
 }
@@ -167,7 +158,7 @@ static void test_merged_list(void)
     struct err e;
     char env[2048], want[600];
     err_init(&e);
-    mkdir(tpath("second"), 0700);
+    mkdir(t_tmp_path("second"), 0700);
     write_file("first.yaml",
                "current-context: ctx-b\n"
                "clusters:\n"
@@ -191,29 +182,29 @@ static void test_merged_list(void)
                "users:\n"
                "- name: u1\n"
                "  user: {token: from-second}\n");
-    snprintf(env, sizeof(env), "%s:%s::%s", tpath("missing.yaml"), tpath("first.yaml"),
-             tpath("second/second.yaml"));
+    snprintf(env, sizeof(env), "%s:%s::%s", t_tmp_path("missing.yaml"), t_tmp_path("first.yaml"),
+             t_tmp_path("second/second.yaml"));
     setenv("KUBECONFIG", env, 1);
     T_INTEQ("merge/load", k8s_kubeconfig_load(&kc, NULL, NULL, &e), 0);
     T_STREQ("merge/current-context-first-file", kc.context, "ctx-b");
-    T_STREQ("merge/context-from-second", kc.context_file, tpath("second/second.yaml"));
+    T_STREQ("merge/context-from-second", kc.context_file, t_tmp_path("second/second.yaml"));
     T_STREQ("merge/cluster-first-wins", kc.cluster.server, "https://first:6443");
-    T_STREQ("merge/cluster-file", kc.cluster.file, tpath("first.yaml"));
+    T_STREQ("merge/cluster-file", kc.cluster.file, t_tmp_path("first.yaml"));
     T_STREQ("merge/user-first-wins", kc.user.token, "from-first");
     k8s_kubeconfig_release(&kc);
 
     T_INTEQ("merge/explicit-context", k8s_kubeconfig_load(&kc, "", "ctx-a", &e), 0);
     T_STREQ("merge/own-cluster", kc.cluster.server, "https://own:6443");
-    snprintf(want, sizeof(want), "%s/second/ca.pem", tmp);
+    snprintf(want, sizeof(want), "%s/second/ca.pem", t_tmp);
     T_STREQ("merge/relative-to-defining-file", kc.cluster.ca_file, want);
     k8s_kubeconfig_release(&kc);
 
     /* An explicit path beats KUBECONFIG. */
-    T_INTEQ("merge/explicit-path", k8s_kubeconfig_load(&kc, tpath("full.yaml"), NULL, &e), 0);
+    T_INTEQ("merge/explicit-path", k8s_kubeconfig_load(&kc, t_tmp_path("full.yaml"), NULL, &e), 0);
     T_STREQ("merge/explicit-path-context", kc.context, "full");
     k8s_kubeconfig_release(&kc);
 
-    setenv("KUBECONFIG", tpath("nothing-here.yaml"), 1);
+    setenv("KUBECONFIG", t_tmp_path("nothing-here.yaml"), 1);
     T_INTEQ("merge/none-exist", k8s_kubeconfig_load(&kc, NULL, NULL, &e), -1);
     T_OK("merge/none-exist-msg", e.kind == ERR_USAGE && strstr(e.msg, "nothing-here.yaml"),
          "%s", e.msg);
@@ -226,20 +217,20 @@ static void test_home_default(void)
     struct err e;
     char *old = getenv("HOME") ? strdup(getenv("HOME")) : NULL;
     err_init(&e);
-    mkdir(tpath("home"), 0700);
-    mkdir(tpath("home/.kube"), 0700);
+    mkdir(t_tmp_path("home"), 0700);
+    mkdir(t_tmp_path("home/.kube"), 0700);
     write_file("home/.kube/config",
                "current-context: h\n"
                "contexts: [{name: h, context: {cluster: hc}}]\n"
                "clusters: [{name: hc, cluster: {server: 'https://home:443'}}]\n");
-    setenv("HOME", tpath("home"), 1);
+    setenv("HOME", t_tmp_path("home"), 1);
     T_INTEQ("home/load", k8s_kubeconfig_load(&kc, NULL, NULL, &e), 0);
     T_STREQ("home/server", kc.cluster.server, "https://home:443");
     k8s_kubeconfig_release(&kc);
     T_INTEQ("home/tilde-path", k8s_kubeconfig_load(&kc, "~/.kube/config", "h", &e), 0);
     T_STREQ("home/tilde-server", kc.cluster.server, "https://home:443");
     k8s_kubeconfig_release(&kc);
-    setenv("HOME", tpath("nowhere"), 1);
+    setenv("HOME", t_tmp_path("nowhere"), 1);
     T_INTEQ("home/missing", k8s_kubeconfig_load(&kc, NULL, NULL, &e), -1);
     T_INTEQ("home/missing-kind", e.kind, ERR_USAGE);
     if (old)
@@ -258,11 +249,11 @@ static void expect_bad(const char *test, const char *name, const char *text,
     err_init(&e);
     write_file(name, text);
     snprintf(tname, sizeof(tname), "bad/%s", test);
-    T_INTEQ(tname, k8s_kubeconfig_load(&kc, tpath(name), context, &e), -1);
+    T_INTEQ(tname, k8s_kubeconfig_load(&kc, t_tmp_path(name), context, &e), -1);
     snprintf(tname, sizeof(tname), "bad/%s/usage", test);
     T_INTEQ(tname, e.kind, ERR_USAGE);
     snprintf(tname, sizeof(tname), "bad/%s/message", test);
-    T_OK(tname, strstr(e.msg, tpath(name)) && strstr(e.msg, needle),
+    T_OK(tname, strstr(e.msg, t_tmp_path(name)) && strstr(e.msg, needle),
          "[%s] lacks file or [%s]", e.msg, needle);
 }
 
@@ -319,7 +310,7 @@ static void test_bad_files(void)
         struct k8s_kubeconfig kc;
         struct err e;
         write_file("b13.yaml", "a: 1\nb: 2\nc: [unclosed\nd: 4\n");
-        k8s_kubeconfig_load(&kc, tpath("b13.yaml"), NULL, &e);
+        k8s_kubeconfig_load(&kc, t_tmp_path("b13.yaml"), NULL, &e);
         T_OK("bad/yaml-line-number", strstr(e.msg, "b13.yaml:") &&
              (strstr(e.msg, ":4:") || strstr(e.msg, ":5:")), "%s", e.msg);
     }
@@ -327,7 +318,7 @@ static void test_bad_files(void)
     {
         struct k8s_kubeconfig kc;
         struct err e;
-        T_INTEQ("bad/explicit-missing", k8s_kubeconfig_load(&kc, tpath("absent.yaml"), NULL, &e), -1);
+        T_INTEQ("bad/explicit-missing", k8s_kubeconfig_load(&kc, t_tmp_path("absent.yaml"), NULL, &e), -1);
         T_OK("bad/explicit-missing-msg", e.kind == ERR_USAGE && strstr(e.msg, "absent.yaml"),
              "%s", e.msg);
     }
@@ -365,8 +356,7 @@ static void test_base64(void)
 
 int main(void)
 {
-    snprintf(tmp, sizeof(tmp), "/tmp/paasctl-kc.XXXXXX");
-    if (!mkdtemp(tmp))
+    if (t_mktmp("paasctl-kc") < 0)
         return 2;
     unsetenv("KUBECONFIG");
     test_every_field();
@@ -376,6 +366,6 @@ int main(void)
     test_bad_files();
     test_pure_parse();
     test_base64();
-    t_rmtree(tmp);
+    t_rmtree(t_tmp);
     return t_done();
 }
