@@ -43,17 +43,32 @@ void ec2_parse_tags(const void *parent_xml_node, struct ec2_tags *t)
     }
 }
 
+/* Fills one record from one <item> of a Describe answer. */
+typedef void (*ec2_fill_fn)(xmlNode *it, void *rec);
+
+/* What one Describe call answers: the set under the root holding one
+ * <item> per resource, the record size, and how to fill a record. */
+struct ec2_shape {
+    const char *action;
+    const char *max_results;   /* page size, or NULL for the calls that take
+                                * none (DescribeAddresses) */
+    const char *set;
+    size_t size;
+    ec2_fill_fn fill;
+};
+
 /* A growable array of fixed-size records filled page by page. */
 struct ec2_list {
     void *items;
-    size_t n, cap, size;
+    size_t n, cap;
+    const struct ec2_shape *shape;
 };
 
 static void *ec2_list_push(struct ec2_list *l, struct err *e)
 {
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 16;
-        void *p = realloc(l->items, cap * l->size);
+        void *p = realloc(l->items, cap * l->shape->size);
         if (!p) {
             err_set(e, ERR_FAILED, "out of memory");
             return NULL;
@@ -61,27 +76,21 @@ static void *ec2_list_push(struct ec2_list *l, struct err *e)
         l->items = p;
         l->cap = cap;
     }
-    return memset((char *)l->items + l->n++ * l->size, 0, l->size);
+    return memset((char *)l->items + l->n++ * l->shape->size, 0, l->shape->size);
 }
 
-static int ec2_vpc_page(xmlNode *root, void *ctx, struct err *e)
+static void ec2_fill_vpc(xmlNode *it, void *rec)
 {
-    struct ec2_list *l = ctx;
-    xmlNode *set = aws_xml_child(root, "vpcSet");
-    for (xmlNode *it = aws_xml_first(set, "item"); it; it = aws_xml_next(it, "item")) {
-        struct ec2_vpc *v = ec2_list_push(l, e);
-        if (!v)
-            return -1;
-        aws_xml_text(it, "vpcId", v->id, sizeof(v->id));
-        aws_xml_text(it, "cidrBlock", v->cidr, sizeof(v->cidr));
-        aws_xml_text(it, "state", v->state, sizeof(v->state));
-        ec2_parse_tags(it, &v->tags);
-    }
-    return 0;
+    struct ec2_vpc *v = rec;
+    aws_xml_text(it, "vpcId", v->id, sizeof(v->id));
+    aws_xml_text(it, "cidrBlock", v->cidr, sizeof(v->cidr));
+    aws_xml_text(it, "state", v->state, sizeof(v->state));
+    ec2_parse_tags(it, &v->tags);
 }
 
-static void ec2_parse_instance(xmlNode *it, struct ec2_instance *i)
+static void ec2_fill_instance(xmlNode *it, void *rec)
 {
+    struct ec2_instance *i = rec;
     aws_xml_text(it, "instanceId", i->id, sizeof(i->id));
     aws_xml_text(it, "instanceState/name", i->state, sizeof(i->state));
     aws_xml_text(it, "instanceType", i->type, sizeof(i->type));
@@ -94,141 +103,134 @@ static void ec2_parse_instance(xmlNode *it, struct ec2_instance *i)
     ec2_parse_tags(it, &i->tags);
 }
 
-static int ec2_instance_page(xmlNode *root, void *ctx, struct err *e)
+/* Gives the records to the caller (who frees them), or frees them when rc
+ * says the listing failed. Returns rc. */
+static int ec2_list_hand_out(struct ec2_list *l, int rc, void **out, size_t *n)
 {
-    struct ec2_list *l = ctx;
-    xmlNode *rs = aws_xml_child(root, "reservationSet");
-    for (xmlNode *r = aws_xml_first(rs, "item"); r; r = aws_xml_next(r, "item")) {
-        xmlNode *is = aws_xml_child(r, "instancesSet");
-        for (xmlNode *it = aws_xml_first(is, "item"); it; it = aws_xml_next(it, "item")) {
-            struct ec2_instance *i = ec2_list_push(l, e);
-            if (!i)
-                return -1;
-            ec2_parse_instance(it, i);
-        }
+    if (rc < 0) {
+        free(l->items);
+        l->items = NULL;
+        l->n = 0;
+    }
+    *out = l->items;
+    *n = l->n;
+    return rc;
+}
+
+/* One record per <item> of set. */
+static int ec2_push_items(struct ec2_list *l, xmlNode *set, struct err *e)
+{
+    for (xmlNode *it = aws_xml_first(set, "item"); it; it = aws_xml_next(it, "item")) {
+        void *rec = ec2_list_push(l, e);
+        if (!rec)
+            return -1;
+        l->shape->fill(it, rec);
     }
     return 0;
 }
 
-/* Runs a paged Describe call with filters into a list of records.
- * max_results: the page size, or NULL for the calls that take none
- * (DescribeAddresses); each call has its own allowed range. */
-static int ec2_describe(struct aws_client *c, const char *action,
-                        const struct ec2_filter *f, size_t nf,
-                        const char *max_results, aws_page_fn page,
-                        size_t size, void **out, size_t *n, struct err *e)
+static int ec2_page(xmlNode *root, void *ctx, struct err *e)
+{
+    struct ec2_list *l = ctx;
+    xmlNode *set = aws_xml_child(root, l->shape->set);
+    if (strcmp(l->shape->set, "reservationSet") != 0)
+        return ec2_push_items(l, set, e);
+    /* DescribeInstances groups its instances in reservations. */
+    for (xmlNode *r = aws_xml_first(set, "item"); r; r = aws_xml_next(r, "item"))
+        if (ec2_push_items(l, aws_xml_child(r, "instancesSet"), e) < 0)
+            return -1;
+    return 0;
+}
+
+/* Runs a paged Describe call with filters into a list of records. */
+static int ec2_describe(struct aws_client *c, const struct ec2_shape *shape,
+                        const struct ec2_filter *f, size_t nf, void **out,
+                        size_t *n, struct err *e)
 {
     struct aws_query q;
-    struct ec2_list l = { NULL, 0, 0, size };
+    struct ec2_list l = { NULL, 0, 0, shape };
     int rc;
-    aws_query_init(&q, AWS_EC2, action);
+    aws_query_init(&q, AWS_EC2, shape->action);
     ec2_query_filters(&q, f, nf);
-    if (max_results)
-        aws_query_add(&q, "MaxResults", max_results);
-    rc = aws_query_pages(c, &q, "NextToken", "nextToken", page, &l, e);
+    if (shape->max_results)
+        aws_query_add(&q, "MaxResults", shape->max_results);
+    rc = aws_query_pages(c, &q, "NextToken", "nextToken", ec2_page, &l, e);
     aws_query_release(&q);
-    if (rc < 0) {
-        free(l.items);
-        l.items = NULL;
-        l.n = 0;
-    }
-    *out = l.items;
-    *n = l.n;
-    return rc;
+    return ec2_list_hand_out(&l, rc, out, n);
 }
+
+static const struct ec2_shape ec2_shape_vpc = {
+    "DescribeVpcs", "1000", "vpcSet", sizeof(struct ec2_vpc), ec2_fill_vpc
+};
 
 int ec2_describe_vpcs(struct aws_client *c, const struct ec2_filter *f,
                       size_t nf, struct ec2_vpc **out, size_t *n,
                       struct err *e)
 {
-    return ec2_describe(c, "DescribeVpcs", f, nf, "1000", ec2_vpc_page,
-                        sizeof(**out), (void **)out, n, e);
+    return ec2_describe(c, &ec2_shape_vpc, f, nf, (void **)out, n, e);
 }
+
+static const struct ec2_shape ec2_shape_instance = {
+    "DescribeInstances", "1000", "reservationSet", sizeof(struct ec2_instance),
+    ec2_fill_instance
+};
 
 int ec2_describe_instances(struct aws_client *c, const struct ec2_filter *f,
                            size_t nf, struct ec2_instance **out, size_t *n,
                            struct err *e)
 {
-    return ec2_describe(c, "DescribeInstances", f, nf, "1000", ec2_instance_page,
-                        sizeof(**out), (void **)out, n, e);
+    return ec2_describe(c, &ec2_shape_instance, f, nf, (void **)out, n, e);
 }
 
 /* ---- the shell's network: reads ------------------------------------------ */
 
-static int ec2_subnet_page(xmlNode *root, void *ctx, struct err *e)
+static void ec2_fill_subnet(xmlNode *it, void *rec)
 {
-    struct ec2_list *l = ctx;
-    xmlNode *set = aws_xml_child(root, "subnetSet");
-    for (xmlNode *it = aws_xml_first(set, "item"); it; it = aws_xml_next(it, "item")) {
-        struct ec2_subnet *s = ec2_list_push(l, e);
-        if (!s)
-            return -1;
-        aws_xml_text(it, "subnetId", s->id, sizeof(s->id));
-        aws_xml_text(it, "vpcId", s->vpc_id, sizeof(s->vpc_id));
-        aws_xml_text(it, "cidrBlock", s->cidr, sizeof(s->cidr));
-        aws_xml_text(it, "availabilityZone", s->az, sizeof(s->az));
-        aws_xml_text(it, "state", s->state, sizeof(s->state));
-        ec2_parse_tags(it, &s->tags);
-    }
-    return 0;
+    struct ec2_subnet *s = rec;
+    aws_xml_text(it, "subnetId", s->id, sizeof(s->id));
+    aws_xml_text(it, "vpcId", s->vpc_id, sizeof(s->vpc_id));
+    aws_xml_text(it, "cidrBlock", s->cidr, sizeof(s->cidr));
+    aws_xml_text(it, "availabilityZone", s->az, sizeof(s->az));
+    aws_xml_text(it, "state", s->state, sizeof(s->state));
+    ec2_parse_tags(it, &s->tags);
 }
 
-static int ec2_igw_page(xmlNode *root, void *ctx, struct err *e)
+static void ec2_fill_igw(xmlNode *it, void *rec)
 {
-    struct ec2_list *l = ctx;
-    xmlNode *set = aws_xml_child(root, "internetGatewaySet");
-    for (xmlNode *it = aws_xml_first(set, "item"); it; it = aws_xml_next(it, "item")) {
-        struct ec2_igw *g = ec2_list_push(l, e);
-        xmlNode *att;
-        if (!g)
-            return -1;
-        aws_xml_text(it, "internetGatewayId", g->id, sizeof(g->id));
-        att = aws_xml_first(aws_xml_child(it, "attachmentSet"), "item");
-        if (att)
-            aws_xml_text(att, "vpcId", g->attached_vpc, sizeof(g->attached_vpc));
-        ec2_parse_tags(it, &g->tags);
-    }
-    return 0;
+    struct ec2_igw *g = rec;
+    xmlNode *att;
+    aws_xml_text(it, "internetGatewayId", g->id, sizeof(g->id));
+    att = aws_xml_first(aws_xml_child(it, "attachmentSet"), "item");
+    if (att)
+        aws_xml_text(att, "vpcId", g->attached_vpc, sizeof(g->attached_vpc));
+    ec2_parse_tags(it, &g->tags);
 }
 
-static int ec2_address_page(xmlNode *root, void *ctx, struct err *e)
+static void ec2_fill_address(xmlNode *it, void *rec)
 {
-    struct ec2_list *l = ctx;
-    xmlNode *set = aws_xml_child(root, "addressesSet");
-    for (xmlNode *it = aws_xml_first(set, "item"); it; it = aws_xml_next(it, "item")) {
-        struct ec2_address *a = ec2_list_push(l, e);
-        if (!a)
-            return -1;
-        aws_xml_text(it, "allocationId", a->allocation_id, sizeof(a->allocation_id));
-        aws_xml_text(it, "publicIp", a->public_ip, sizeof(a->public_ip));
-        aws_xml_text(it, "associationId", a->association_id, sizeof(a->association_id));
-        ec2_parse_tags(it, &a->tags);
-    }
-    return 0;
+    struct ec2_address *a = rec;
+    aws_xml_text(it, "allocationId", a->allocation_id, sizeof(a->allocation_id));
+    aws_xml_text(it, "publicIp", a->public_ip, sizeof(a->public_ip));
+    aws_xml_text(it, "associationId", a->association_id, sizeof(a->association_id));
+    ec2_parse_tags(it, &a->tags);
 }
 
-static int ec2_nat_page(xmlNode *root, void *ctx, struct err *e)
+static void ec2_fill_nat(xmlNode *it, void *rec)
 {
-    struct ec2_list *l = ctx;
-    xmlNode *set = aws_xml_child(root, "natGatewaySet");
-    for (xmlNode *it = aws_xml_first(set, "item"); it; it = aws_xml_next(it, "item")) {
-        struct ec2_nat *g = ec2_list_push(l, e);
-        xmlNode *addr;
-        if (!g)
-            return -1;
-        aws_xml_text(it, "natGatewayId", g->id, sizeof(g->id));
-        aws_xml_text(it, "subnetId", g->subnet_id, sizeof(g->subnet_id));
-        aws_xml_text(it, "state", g->state, sizeof(g->state));
-        addr = aws_xml_first(aws_xml_child(it, "natGatewayAddressSet"), "item");
-        if (addr)
-            aws_xml_text(addr, "allocationId", g->allocation_id, sizeof(g->allocation_id));
-        ec2_parse_tags(it, &g->tags);
-    }
-    return 0;
+    struct ec2_nat *g = rec;
+    xmlNode *addr;
+    aws_xml_text(it, "natGatewayId", g->id, sizeof(g->id));
+    aws_xml_text(it, "subnetId", g->subnet_id, sizeof(g->subnet_id));
+    aws_xml_text(it, "state", g->state, sizeof(g->state));
+    addr = aws_xml_first(aws_xml_child(it, "natGatewayAddressSet"), "item");
+    if (addr)
+        aws_xml_text(addr, "allocationId", g->allocation_id, sizeof(g->allocation_id));
+    ec2_parse_tags(it, &g->tags);
 }
 
-static void ec2_parse_route_table(xmlNode *it, struct ec2_route_table *t)
+static void ec2_fill_route_table(xmlNode *it, void *rec)
 {
+    struct ec2_route_table *t = rec;
     xmlNode *set;
     aws_xml_text(it, "routeTableId", t->id, sizeof(t->id));
     aws_xml_text(it, "vpcId", t->vpc_id, sizeof(t->vpc_id));
@@ -254,18 +256,6 @@ static void ec2_parse_route_table(xmlNode *it, struct ec2_route_table *t)
     ec2_parse_tags(it, &t->tags);
 }
 
-static int ec2_route_table_page(xmlNode *root, void *ctx, struct err *e)
-{
-    struct ec2_list *l = ctx;
-    xmlNode *set = aws_xml_child(root, "routeTableSet");
-    for (xmlNode *it = aws_xml_first(set, "item"); it; it = aws_xml_next(it, "item")) {
-        struct ec2_route_table *t = ec2_list_push(l, e);
-        if (!t)
-            return -1;
-        ec2_parse_route_table(it, t);
-    }
-    return 0;
-}
 
 static int ec2_xml_int(const xmlNode *n, const char *path, int dflt)
 {
@@ -295,72 +285,85 @@ static void ec2_parse_permission(xmlNode *p, struct ec2_security_group *g)
     }
 }
 
-static int ec2_sg_page(xmlNode *root, void *ctx, struct err *e)
+static void ec2_fill_sg(xmlNode *it, void *rec)
 {
-    struct ec2_list *l = ctx;
-    xmlNode *set = aws_xml_child(root, "securityGroupInfo");
-    for (xmlNode *it = aws_xml_first(set, "item"); it; it = aws_xml_next(it, "item")) {
-        struct ec2_security_group *g = ec2_list_push(l, e);
-        if (!g)
-            return -1;
-        aws_xml_text(it, "groupId", g->id, sizeof(g->id));
-        aws_xml_text(it, "groupName", g->name, sizeof(g->name));
-        aws_xml_text(it, "vpcId", g->vpc_id, sizeof(g->vpc_id));
-        for (xmlNode *p = aws_xml_first(aws_xml_child(it, "ipPermissions"), "item");
-             p; p = aws_xml_next(p, "item"))
-            ec2_parse_permission(p, g);
-        ec2_parse_tags(it, &g->tags);
-    }
-    return 0;
+    struct ec2_security_group *g = rec;
+    aws_xml_text(it, "groupId", g->id, sizeof(g->id));
+    aws_xml_text(it, "groupName", g->name, sizeof(g->name));
+    aws_xml_text(it, "vpcId", g->vpc_id, sizeof(g->vpc_id));
+    for (xmlNode *p = aws_xml_first(aws_xml_child(it, "ipPermissions"), "item");
+         p; p = aws_xml_next(p, "item"))
+        ec2_parse_permission(p, g);
+    ec2_parse_tags(it, &g->tags);
 }
+
+static const struct ec2_shape ec2_shape_subnet = {
+    "DescribeSubnets", "1000", "subnetSet", sizeof(struct ec2_subnet), ec2_fill_subnet
+};
 
 int ec2_describe_subnets(struct aws_client *c, const struct ec2_filter *f,
                          size_t nf, struct ec2_subnet **out, size_t *n,
                          struct err *e)
 {
-    return ec2_describe(c, "DescribeSubnets", f, nf, "1000", ec2_subnet_page,
-                        sizeof(**out), (void **)out, n, e);
+    return ec2_describe(c, &ec2_shape_subnet, f, nf, (void **)out, n, e);
 }
+
+static const struct ec2_shape ec2_shape_igw = {
+    "DescribeInternetGateways", "1000", "internetGatewaySet", sizeof(struct ec2_igw), ec2_fill_igw
+};
 
 int ec2_describe_igws(struct aws_client *c, const struct ec2_filter *f,
                       size_t nf, struct ec2_igw **out, size_t *n,
                       struct err *e)
 {
-    return ec2_describe(c, "DescribeInternetGateways", f, nf, "1000",
-                        ec2_igw_page, sizeof(**out), (void **)out, n, e);
+    return ec2_describe(c, &ec2_shape_igw, f, nf, (void **)out, n, e);
 }
+
+static const struct ec2_shape ec2_shape_address = {
+    "DescribeAddresses", NULL, "addressesSet", sizeof(struct ec2_address), ec2_fill_address
+};
 
 int ec2_describe_addresses(struct aws_client *c, const struct ec2_filter *f,
                            size_t nf, struct ec2_address **out, size_t *n,
                            struct err *e)
 {
-    return ec2_describe(c, "DescribeAddresses", f, nf, NULL, ec2_address_page,
-                        sizeof(**out), (void **)out, n, e);
+    return ec2_describe(c, &ec2_shape_address, f, nf, (void **)out, n, e);
 }
+
+static const struct ec2_shape ec2_shape_nat = {
+    "DescribeNatGateways", "1000", "natGatewaySet", sizeof(struct ec2_nat), ec2_fill_nat
+};
 
 int ec2_describe_nat_gateways(struct aws_client *c, const struct ec2_filter *f,
                               size_t nf, struct ec2_nat **out, size_t *n,
                               struct err *e)
 {
-    return ec2_describe(c, "DescribeNatGateways", f, nf, "1000", ec2_nat_page,
-                        sizeof(**out), (void **)out, n, e);
+    return ec2_describe(c, &ec2_shape_nat, f, nf, (void **)out, n, e);
 }
+
+static const struct ec2_shape ec2_shape_route_table = {
+    "DescribeRouteTables", "100", "routeTableSet", sizeof(struct ec2_route_table),
+    ec2_fill_route_table
+};
 
 int ec2_describe_route_tables(struct aws_client *c, const struct ec2_filter *f,
                               size_t nf, struct ec2_route_table **out,
                               size_t *n, struct err *e)
 {
-    return ec2_describe(c, "DescribeRouteTables", f, nf, "100",
-                        ec2_route_table_page, sizeof(**out), (void **)out, n, e);
+    return ec2_describe(c, &ec2_shape_route_table, f, nf, (void **)out, n, e);
 }
+
+static const struct ec2_shape ec2_shape_security_group = {
+    "DescribeSecurityGroups", "1000", "securityGroupInfo",
+    sizeof(struct ec2_security_group), ec2_fill_sg
+};
 
 int ec2_describe_security_groups(struct aws_client *c,
                                  const struct ec2_filter *f, size_t nf,
                                  struct ec2_security_group **out, size_t *n,
                                  struct err *e)
 {
-    return ec2_describe(c, "DescribeSecurityGroups", f, nf, "1000",
-                        ec2_sg_page, sizeof(**out), (void **)out, n, e);
+    return ec2_describe(c, &ec2_shape_security_group, f, nf, (void **)out, n, e);
 }
 
 int ec2_vpc_dns_hostnames(struct aws_client *c, const char *vpc, int *on,
@@ -665,24 +668,11 @@ struct aws_batch_item *ec2_run_instances(struct aws_batch *b,
 int ec2_run_result(const struct aws_batch_item *it, struct ec2_instance **out,
                    size_t *n, struct err *e)
 {
-    struct ec2_list l = { NULL, 0, 0, sizeof(**out) };
+    struct ec2_list l = { NULL, 0, 0, &ec2_shape_instance };
     xmlNode *set = it->doc ? aws_xml_child(xmlDocGetRootElement(it->doc),
                                            "instancesSet") : NULL;
-    for (xmlNode *x = aws_xml_first(set, "item"); x; x = aws_xml_next(x, "item")) {
-        struct ec2_instance *i = ec2_list_push(&l, e);
-        if (!i) {
-            free(l.items);
-            *out = NULL;
-            *n = 0;
-            return -1;
-        }
-        ec2_parse_instance(x, i);
-    }
-    *out = l.items;
-    *n = l.n;
-    return 0;
+    return ec2_list_hand_out(&l, ec2_push_items(&l, set, e), (void **)out, n);
 }
-
 static struct aws_batch_item *ec2_instances_call(struct aws_batch *b,
                                                  const char *action,
                                                  const char *const *ids,
