@@ -93,46 +93,32 @@ static int swap_wait_in_service(struct paas *p, const char *lb,
 
 /* ---- membership ---------------------------------------------------------- */
 
-static int swap_elb_call(struct paas *p, int reg, const char *lb,
-                         const char *const *ids, size_t n, struct err *e)
+static int swap_ids_have(char (*ids)[32], size_t n, const char *id)
 {
-    if (n == 0)
-        return 0;
-    return reg ? elb_register(&p->aws, lb, ids, n, e)
-               : elb_deregister(&p->aws, lb, ids, n, e);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(ids[i], id) == 0)
+            return 1;
+    return 0;
 }
 
-/* Every member of lb that is not in keep leaves it, in one call. */
-static int swap_deregister_others(struct paas *p, const struct elb_lb *lb,
-                                  const struct swap_side *keep, struct err *e)
+/* Registers with lb (reg) or deregisters from it, in one call, the ids in
+ * list that are not in except. Nothing to do is no call at all. Used as:
+ * incoming nodes not yet on live join it (a resumed swap finds some
+ * there); every member but the kept side leaves an ELB. */
+static int swap_elb(struct paas *p, int reg, const char *lb, char (*list)[32],
+                    size_t n, char (*except)[32], size_t n_except, struct err *e)
 {
-    const char **ids = calloc(lb->n_instances + 1, sizeof(*ids));
-    size_t n = 0;
-    int rc;
+    const char **ids = calloc(n + 1, sizeof(*ids));
+    size_t k = 0;
+    int rc = 0;
     if (!ids)
         return err_set(e, ERR_FAILED, "out of memory");
-    for (size_t i = 0; i < lb->n_instances; i++)
-        if (!swap_side_has(keep, lb->instances[i]))
-            ids[n++] = lb->instances[i];
-    rc = swap_elb_call(p, 0, lb->name, ids, n, e);
-    free(ids);
-    return rc;
-}
-
-/* Registers the side's nodes that are not members of lb yet (a resumed
- * swap finds some there; one call for the rest), or deregisters them all. */
-static int swap_side_elb(struct paas *p, int reg, const struct elb_lb *lb,
-                         const struct swap_side *s, struct err *e)
-{
-    const char **ids = calloc(s->n + 1, sizeof(*ids));
-    size_t n = 0;
-    int rc;
-    if (!ids)
-        return err_set(e, ERR_FAILED, "out of memory");
-    for (size_t i = 0; i < s->n; i++)
-        if (!reg || !elb_lb_has(lb, s->ids[i]))
-            ids[n++] = s->ids[i];
-    rc = swap_elb_call(p, reg, lb->name, ids, n, e);
+    for (size_t i = 0; i < n; i++)
+        if (!swap_ids_have(except, n_except, list[i]))
+            ids[k++] = list[i];
+    if (k)
+        rc = reg ? elb_register(&p->aws, lb, ids, k, e)
+                 : elb_deregister(&p->aws, lb, ids, k, e);
     free(ids);
     return rc;
 }
@@ -193,7 +179,8 @@ static int swap_run(struct paas *p, struct swap_world *w, struct swap_result *r,
     }
     /* Rule 2: the incoming nodes join live, in one call, and must all be
      * InService there within swap_timeout. */
-    if (swap_side_elb(p, 1, &w->live, &r->incoming, e) < 0)
+    if (swap_elb(p, 1, live, r->incoming.ids, r->incoming.n,
+                 w->live.instances, w->live.n_instances, e) < 0)
         goto fail;
     rc = swap_wait_in_service(p, live, &r->incoming, config_swap_timeout(&p->cfg), &bad, e);
     if (rc < 0)
@@ -202,7 +189,7 @@ static int swap_run(struct paas *p, struct swap_world *w, struct swap_result *r,
         /* Rule 3: not healthy in time: leave everything as it was. */
         char why[sizeof(e->msg)];
         snprintf(why, sizeof(why), "%s", buf_str(&bad));
-        if (swap_side_elb(p, 0, &w->live, &r->incoming, e) < 0)
+        if (swap_elb(p, 0, live, r->incoming.ids, r->incoming.n, NULL, 0, e) < 0)
             goto fail;
         swap_marker_delete(p);
         err_set(e, ERR_FAILED, "%s undone: slot %s's ingress nodes did not all become InService "
@@ -218,9 +205,12 @@ static int swap_run(struct paas *p, struct swap_world *w, struct swap_result *r,
         goto fail;
     /* Rule 5: live keeps exactly the incoming nodes (draining does the
      * rest), pre-live gets exactly the outgoing ones. */
-    if (swap_deregister_others(p, &w->live, &r->incoming, e) < 0 ||
-        swap_side_elb(p, 1, &w->prelive, &r->outgoing, e) < 0 ||
-        swap_deregister_others(p, &w->prelive, &r->outgoing, e) < 0)
+    if (swap_elb(p, 0, live, w->live.instances, w->live.n_instances,
+                 r->incoming.ids, r->incoming.n, e) < 0 ||
+        swap_elb(p, 1, prelive, r->outgoing.ids, r->outgoing.n,
+                 w->prelive.instances, w->prelive.n_instances, e) < 0 ||
+        swap_elb(p, 0, prelive, w->prelive.instances, w->prelive.n_instances,
+                 r->outgoing.ids, r->outgoing.n, e) < 0)
         goto fail;
     /* Rule 6: the dispatcher writes the journal record from p->changes. */
     swap_record(p, r);

@@ -116,14 +116,6 @@ const char **swap_side_id_ptrs(const struct swap_side *s)
     return ids;
 }
 
-int swap_side_has(const struct swap_side *s, const char *id)
-{
-    for (size_t i = 0; i < s->n; i++)
-        if (strcmp(s->ids[i], id) == 0)
-            return 1;
-    return 0;
-}
-
 int swap_all_members(const struct elb_lb *lb, const struct swap_side *s)
 {
     for (size_t i = 0; i < s->n; i++)

@@ -32,7 +32,6 @@ int swap_side_collect(const struct swap_world *w, const char *slot,
 void swap_side_release(struct swap_side *s);
 /* A malloc'd array of pointers into s->ids (caller frees the array only). */
 const char **swap_side_id_ptrs(const struct swap_side *s);
-int swap_side_has(const struct swap_side *s, const char *id);
 /* 1 if every node of s is a member of lb. */
 int swap_all_members(const struct elb_lb *lb, const struct swap_side *s);
 /* ["i-1", "i-2"] */
