@@ -12,6 +12,7 @@
 #include "aws/elb.h"
 #include "plans/journal.h"
 #include "plans/swap_world.h"
+#include "plans/tags.h"
 #include "plans/wait.h"
 
 void swap_result_release(struct swap_result *r)
@@ -126,7 +127,7 @@ static int swap_elb(struct paas *p, int reg, const char *lb, char (*list)[32],
 static int swap_retag(struct paas *p, const struct swap_side *s,
                       const char *traffic, struct err *e)
 {
-    const char *keys[] = { "paasctl:traffic" };
+    const char *keys[] = { TAG_TRAFFIC };
     const char *values[] = { traffic };
     const char **ids = swap_side_id_ptrs(s);
     int rc = 0;

@@ -65,8 +65,8 @@ static int shell_name_zone(const struct paas *p, const struct ec2_tags *t,
     return -1;
 }
 
-static int shell_read_vpc(struct paas *p, struct shell_world *w,
-                          enum shell_read_what what, struct err *e)
+int shell_find_vpc(struct paas *p, struct ec2_vpc *out, int *found,
+                   struct err *e)
 {
     struct ec2_filter f[] = {
         { "tag:" TAG_PAAS, { p->cfg.name, NULL } },
@@ -76,11 +76,18 @@ static int shell_read_vpc(struct paas *p, struct shell_world *w,
     size_t n;
     if (ec2_describe_vpcs(&p->aws, f, 2, &v, &n, e) < 0)
         return -1;
-    if (n > 0) {
-        w->have_vpc = 1;
-        w->vpc = v[0];
-    }
+    *found = n > 0;
+    if (n > 0)
+        *out = v[0];
     free(v);
+    return 0;
+}
+
+static int shell_read_vpc(struct paas *p, struct shell_world *w,
+                          enum shell_read_what what, struct err *e)
+{
+    if (shell_find_vpc(p, &w->vpc, &w->have_vpc, e) < 0)
+        return -1;
     if (w->have_vpc && what == SHELL_READ_ALL)
         return ec2_vpc_dns_hostnames(&p->aws, w->vpc.id, &w->dns_hostnames, e);
     return 0;

@@ -56,6 +56,9 @@ enum shell_read_what { SHELL_READ_ALL, SHELL_READ_FOR_SLOT };
 int shell_read(struct paas *p, enum shell_read_what what,
                struct shell_world *w, struct err *e);
 void shell_world_release(struct shell_world *w);
+/* The shell's VPC by its tags; *found = 0 when there is none. */
+int shell_find_vpc(struct paas *p, struct ec2_vpc *out, int *found,
+                   struct err *e);
 
 /* The state bucket, created (and tagged) if missing. `up shell` runs this
  * before it takes the lock, because the lock lives in that bucket. */

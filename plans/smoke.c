@@ -15,6 +15,7 @@
 #include "k8s/api.h"
 #include "k8s/client.h"
 #include "k8s/kubeconfig.h"
+#include "plans/tags.h"
 #include "plans/wait.h"
 
 /* Objects named in one reason before "and N more". */
@@ -396,9 +397,9 @@ static void smoke_ingress(struct smoke_ctx *s, struct smoke_check *c)
 static int smoke_read_aws(struct smoke_ctx *s, struct err *e)
 {
     struct ec2_filter f[] = {
-        { "tag:paasctl:paas", { s->p->cfg.name, NULL } },
-        { "tag:paasctl:slot", { s->slot, NULL } },
-        { "tag:paasctl:role", { "ingress", "minion", NULL } },
+        { "tag:" TAG_PAAS, { s->p->cfg.name, NULL } },
+        { "tag:" TAG_SLOT, { s->slot, NULL } },
+        { "tag:" TAG_ROLE, { "ingress", "minion", NULL } },
         { "instance-state-name", { "pending", "running", "stopping", "stopped", NULL } },
     };
     const char *lb = NULL;

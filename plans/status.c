@@ -8,7 +8,9 @@
 #include <string.h>
 
 #include "plans/journal.h"
+#include "plans/shell.h"
 #include "plans/swap.h"
+#include "plans/tags.h"
 
 #define STATUS_JOURNAL_ENTRIES 5
 
@@ -22,30 +24,12 @@ void status_report_release(struct status_report *r)
     memset(r, 0, sizeof(*r));
 }
 
-static int status_find_vpc(struct paas *p, struct status_report *r,
-                           struct err *e)
-{
-    struct ec2_filter f[] = {
-        { "tag:paasctl:paas", { p->cfg.name, NULL } },
-        { "tag:paasctl:role", { "vpc", NULL } },
-    };
-    struct ec2_vpc *v;
-    size_t n;
-    if (ec2_describe_vpcs(&p->aws, f, 2, &v, &n, e) < 0)
-        return -1;
-    if (n > 0) {
-        r->have_shell = 1;
-        r->vpc = v[0];
-    }
-    free(v);
-    return 0;
-}
 
 static int status_find_instances(struct paas *p, struct status_report *r,
                                  struct err *e)
 {
     struct ec2_filter f[] = {
-        { "tag:paasctl:paas", { p->cfg.name, NULL } },
+        { "tag:" TAG_PAAS, { p->cfg.name, NULL } },
         { "instance-state-name", { "pending", "running", "stopping", "stopped",
                                    "shutting-down", NULL } },
     };
@@ -188,7 +172,7 @@ static int status_state_bucket(struct paas *p, struct status_report *r, struct e
 int plan_status(struct paas *p, struct status_report *r, struct err *e)
 {
     memset(r, 0, sizeof(*r));
-    if (status_find_vpc(p, r, e) < 0 || status_find_elbs(p, r, e) < 0 ||
+    if (shell_find_vpc(p, &r->vpc, &r->have_shell, e) < 0 || status_find_elbs(p, r, e) < 0 ||
         status_find_instances(p, r, e) < 0 || status_state_bucket(p, r, e) < 0)
         return -1;
     status_traffic_slots(r);

@@ -9,12 +9,13 @@
 
 #include "plans/identity.h"
 #include "plans/state.h"
+#include "plans/tags.h"
 
 int swap_world_read(struct paas *p, struct swap_world *w, struct err *e)
 {
     struct ec2_filter f[] = {
-        { "tag:paasctl:paas", { p->cfg.name, NULL } },
-        { "tag:paasctl:role", { "ingress", NULL } },
+        { "tag:" TAG_PAAS, { p->cfg.name, NULL } },
+        { "tag:" TAG_ROLE, { "ingress", NULL } },
         { "instance-state-name", { "pending", "running", "stopping", "stopped", NULL } },
     };
     const char *names[2] = { p->cfg.live_name, p->cfg.prelive_name };
