@@ -41,13 +41,15 @@ static const struct config_section {
 };
 #define CONFIG_N_SECTIONS (sizeof(config_sections) / sizeof(config_sections[0]))
 #define CONFIG_KEYS_MAX 64
+/* No line of a valid file comes near this (inih's own buffer is 200 bytes);
+ * it bounds what one read may take, so `-c /dev/zero` cannot grow. */
+#define CONFIG_LINE_MAX 4096
 
 struct config_parse {
     struct config *cfg;
     struct err *e;
     FILE *fp;
-    char *raw;                 /* getline's buffer */
-    size_t raw_cap;
+    char raw[CONFIG_LINE_MAX + 2]; /* one file line, bounded (see config_getline) */
     struct buf header;         /* a section header, parsed on its own */
     char section[64];          /* ...and its name (inih allows 50 characters) */
     int lineno;                /* the file line inih is working on */
@@ -785,6 +787,32 @@ static const char *config_line_start(struct config_parse *p, size_t got)
  * and count them here: p->lineno is then the line the handler is looking at.
  * Leading blanks are dropped so an indented key is not taken for a
  * continuation of the previous value (inih's multi-line mode). */
+/* Reads one line (its '\n' kept) into p->raw, at most CONFIG_LINE_MAX
+ * bytes: a longer line is an error before more of it is read. Returns its
+ * length, or -1 at the end of the file or on an error (p->failed set). */
+static ssize_t config_getline(struct config_parse *p)
+{
+    size_t n = 0;
+    int c;
+    errno = 0;
+    while ((c = getc(p->fp)) != EOF) {
+        if (n == CONFIG_LINE_MAX) {
+            config_error(p, p->lineno + 1, "line is longer than %d characters",
+                         CONFIG_LINE_MAX);
+            return -1;
+        }
+        p->raw[n++] = (char)c;
+        if (c == '\n')
+            break;
+    }
+    if (c == EOF && ferror(p->fp)) {
+        config_error(p, 0, "cannot read: %s", strerror(errno));
+        return -1;
+    }
+    p->raw[n] = '\0';
+    return n ? (ssize_t)n : -1;
+}
+
 static char *config_read_line(char *str, int num, void *stream)
 {
     struct config_parse *p = stream;
@@ -793,13 +821,9 @@ static char *config_read_line(char *str, int num, void *stream)
     size_t len;
     if (p->failed)
         return NULL;              /* the first error is the one reported */
-    errno = 0;
-    got = getline(&p->raw, &p->raw_cap, p->fp);
-    if (got < 0) {
-        if (ferror(p->fp))
-            config_error(p, 0, "cannot read: %s", strerror(errno));
+    got = config_getline(p);
+    if (got < 0)
         return NULL;
-    }
     p->lineno++;
     line = config_line_start(p, (size_t)got);
     if (!line)
@@ -967,7 +991,6 @@ int config_load(const char *path, struct config *cfg, struct err *e)
         r = steps[i](p);
     if (p->fp)
         fclose(p->fp);
-    free(p->raw);
     buf_release(&p->header);
     free(p);
     return r;

@@ -246,6 +246,13 @@ static void test_structure_errors(void)
     T_OK("missing file", rc == -1 && e.kind == ERR_USAGE && strstr(e.msg, file_path) == e.msg &&
                              strstr(e.msg, ": cannot read: No such file or directory"),
          "rc %d msg [%s]", rc, e.msg);
+    /* An endless line must be refused after a bounded read: with getline the
+     * whole of /dev/zero was read first (gigabytes). */
+    err_init(&e);
+    rc = config_load("/dev/zero", &cfg, &e);
+    T_OK("endless line refused", rc == -1 && e.kind == ERR_USAGE &&
+                                     strstr(e.msg, "/dev/zero:1: ") == e.msg,
+         "rc %d msg [%s]", rc, e.msg);
     err_init(&e);
     rc = config_load(tmpdir, &cfg, &e);
     T_OK("directory as file", rc == -1 && e.kind == ERR_USAGE && strstr(e.msg, "cannot read: "),
