@@ -168,6 +168,36 @@ int k8s_read_file(const char *path, size_t max, const char *what,
 
 /* ---- YAML document access ---------------------------------------------- */
 
+/* A kubeconfig is a few levels deep. libyaml has no nesting limit and its
+ * scanner slows down with each open flow level (100,000 '[' took 30 s), so
+ * the events are walked first and a deeper document is refused early. */
+#define KC_MAX_DEPTH 64
+
+static int kc_check_depth(const struct k8s_kc_source *src, struct err *e)
+{
+    yaml_parser_t p;
+    yaml_event_t ev;
+    int depth = 0, done = 0, r = 0;
+    if (!yaml_parser_initialize(&p))
+        return err_set(e, ERR_FAILED, "out of memory");
+    yaml_parser_set_input_string(&p, (const unsigned char *)src->text, src->len);
+    while (!done && r == 0) {
+        if (!yaml_parser_parse(&p, &ev))
+            break;                 /* the full load below reports it */
+        if (ev.type == YAML_SEQUENCE_START_EVENT || ev.type == YAML_MAPPING_START_EVENT)
+            depth++;
+        else if (ev.type == YAML_SEQUENCE_END_EVENT || ev.type == YAML_MAPPING_END_EVENT)
+            depth--;
+        done = ev.type == YAML_STREAM_END_EVENT;
+        if (depth > KC_MAX_DEPTH)
+            r = err_set(e, ERR_USAGE, "kubeconfig %s:%lu: nested deeper than %d levels",
+                        src->path, (unsigned long)ev.start_mark.line + 1, KC_MAX_DEPTH);
+        yaml_event_delete(&ev);
+    }
+    yaml_parser_delete(&p);
+    return r;
+}
+
 static int kc_doc_load(struct kc_doc *d, const struct k8s_kc_source *src,
                        struct err *e)
 {
@@ -180,6 +210,8 @@ static int kc_doc_load(struct kc_doc *d, const struct k8s_kc_source *src,
         snprintf(d->dir, sizeof(d->dir), "%.*s", (int)(slash - src->path), src->path);
     else
         snprintf(d->dir, sizeof(d->dir), ".");
+    if (kc_check_depth(src, e) < 0)
+        return -1;
     if (!yaml_parser_initialize(&p))
         return err_set(e, ERR_FAILED, "out of memory");
     yaml_parser_set_input_string(&p, (const unsigned char *)src->text, src->len);

@@ -342,6 +342,20 @@ static void test_pure_parse(void)
     src.len = 0;
     T_INTEQ("parse/empty-file", k8s_kubeconfig_parse(&kc, &src, 1, NULL, &e), -1);
     T_OK("parse/empty-file-msg", strstr(e.msg, "no current-context") != NULL, "%s", e.msg);
+
+    /* 200 KB of '[' took libyaml 30 s of CPU before it failed: the depth
+     * check refuses it after the 65th level, whatever follows. */
+    {
+        size_t n = 200000;
+        char *deep = malloc(n);
+        memset(deep, '[', n);
+        src.text = deep;
+        src.len = n;
+        T_INTEQ("parse/deep-nesting", k8s_kubeconfig_parse(&kc, &src, 1, NULL, &e), -1);
+        T_OK("parse/deep-nesting-msg", strstr(e.msg, ":1: nested deeper than 64 levels") != NULL,
+             "%s", e.msg);
+        free(deep);
+    }
 }
 
 static void test_base64(void)
