@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/util.h"
+
 void cmd_print_json(json_t *doc)
 {
     char *s = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
@@ -37,7 +39,7 @@ void table_add(struct table *t, ...)
     va_start(ap, t);
     for (size_t c = 0; c < TABLE_MAX_COLS; c++) {
         const char *cell = c < t->ncols ? va_arg(ap, const char *) : NULL;
-        t->rows[t->nrows][c] = cell ? strdup(cell) : NULL;
+        t->rows[t->nrows][c] = util_printable(cell);   /* cells come from S3 too */
     }
     va_end(ap);
     t->nrows++;

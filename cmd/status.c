@@ -133,12 +133,16 @@ static void status_print_journal(const struct status_report *r)
     json_t *rec;
     if (!r->journal || json_array_size(r->journal) == 0)
         return;
+    struct table t;
     printf("\nrecent journal:\n");
+    table_init(&t, 4);             /* a table escapes what S3 holds */
     json_array_foreach(r->journal, i, rec) {
-        printf("  %s  %-10s %s\n", json_string_value(json_object_get(rec, "time")),
-               json_string_value(json_object_get(rec, "command")),
-               json_string_value(json_object_get(rec, "outcome")));
+        table_add(&t, "", json_string_value(json_object_get(rec, "time")),
+                  json_string_value(json_object_get(rec, "command")),
+                  json_string_value(json_object_get(rec, "outcome")));
     }
+    table_print(&t);
+    table_release(&t);
 }
 
 static void status_print_table(struct paas *p, const struct status_report *r)

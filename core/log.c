@@ -1,7 +1,9 @@
 /* Logging (see log.h). */
 #include "log.h"
+#include "core/util.h"
 
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -12,15 +14,29 @@ void log_init(struct logger *l, FILE *out)
     l->tty = out ? isatty(fileno(out)) : 0;
 }
 
+/* Messages carry text from outside (API errors, the lock's holder): it
+ * reaches the terminal only through util_printable. */
 static void log_vline(const struct logger *l, const char *prefix,
                       const char *fmt, va_list ap)
 {
+    char small[512], *text = small, *safe;
+    va_list again;
+    int n;
     if (!l || !l->out)
         return;
-    fputs(prefix, l->out);
-    vfprintf(l->out, fmt, ap);
-    fputc('\n', l->out);
+    va_copy(again, ap);
+    n = vsnprintf(small, sizeof(small), fmt, ap);
+    if (n >= (int)sizeof(small) && (text = malloc((size_t)n + 1)) != NULL)
+        vsnprintf(text, (size_t)n + 1, fmt, again);
+    va_end(again);
+    if (!text)
+        text = small;              /* out of memory: the cut message */
+    safe = util_printable(text);
+    fprintf(l->out, "%s%s\n", prefix, safe ? safe : "(out of memory)");
     fflush(l->out);
+    free(safe);
+    if (text != small)
+        free(text);
 }
 
 void log_error(const struct logger *l, const char *fmt, ...)

@@ -110,4 +110,19 @@ n_records = len(keys_under("locktest/journal/"))
 rc, out, err = w.paasctl("-c", cfg, "--dry-run", "unlock", "abc")
 check("dry-run/unlock-changes-nothing", rc == 0 and len(keys_under("locktest/journal/")) == n_records,
       f"rc={rc} {out!r}")
+# Anyone who can write the bucket could forge terminal output: control
+# characters from the lock body and journal records are shown escaped.
+s3.put_object(Bucket=bucket, Key="locktest/journal/20210101T000000Z-bbbbbbbb-cutover.json",
+              Body=json.dumps({"time": "2021-01-01T00:00:00Z", "command": "cutover",
+                               "outcome": "ok\x1b[2J\rforged", "user": "eve\x1b]0;x\x07",
+                               "host": "h", "message": "", "changes": None}).encode())
+rc, out, err = w.paasctl("-c", cfg, "history")
+check("escape/history-table", rc == 0 and "\x1b" not in out and "\r" not in out
+      and "ok\\x1b[2J\\x0dforged" in out and "eve\\x1b]0;x\\x07" in out, repr(out))
+evil = dict(holder, user="mallory\x1b[1A\nforged: ok")
+s3.put_object(Bucket=bucket, Key="locktest/lock", Body=json.dumps(evil).encode())
+rc, out, err = w.paasctl("-c", cfg, "cutover")
+check("escape/lock-held-message", rc == 4 and "\x1b" not in err
+      and "mallory\\x1b[1A\\x0aforged: ok" in err, repr(err))
+s3.delete_object(Bucket=bucket, Key="locktest/lock")
 done()
