@@ -74,15 +74,19 @@ int lock_acquire(struct paas *p, struct lock_info *mine, struct err *e)
     json_decref(doc);
     if (rc == 0)
         return 0;
-    if (e->http_status != 412 && strcmp(e->code, "PreconditionFailed") != 0)
+    /* 412: held. 409 ConditionalRequestConflict: another conditional PUT
+     * of the same key is in progress, i.e. another run is taking it now. */
+    if (e->http_status != 412 && strcmp(e->code, "PreconditionFailed") != 0 &&
+        e->http_status != 409 && strcmp(e->code, "ConditionalRequestConflict") != 0)
         return err_wrap(e, "cannot take the lock s3://%s/%s", p->cfg.state_bucket, key);
-    /* Held. A resent PUT of ours could also answer 412: then the id is ours. */
+    /* A resent PUT of ours could also answer 412: then the id is ours. */
     if (lock_read(p, &holder, &held, e) < 0)
         return -1;
     if (held && strcmp(holder.id, mine->id) == 0)
         return 0;
     if (!held)
-        return err_set(e, ERR_LOCKED, "the lock was held and released meanwhile; run the command again");
+        return err_set(e, ERR_LOCKED, "another run was taking or releasing the lock at the same "
+                       "moment; run the command again");
     lock_describe(&holder, who, sizeof(who));
     return err_set(e, ERR_LOCKED, "another run holds the lock: %s; if that run is gone, "
                    "run 'paasctl unlock %s'", who, holder.id);

@@ -105,6 +105,16 @@ check("sigint/rerun-converges", rc == 0, err)
 rc, out, err = w.paasctl("-c", cfg, "plan", "a")
 check("sigint/plan-clean-after", rc == 0 and "0 to create" in out and "\n+ " not in out, out)
 
+# Two runs taking the lock at the same moment: S3 answers the loser's
+# conditional PUT with 409 ConditionalRequestConflict. That is "held" (4).
+proxy = FaultProxy(w.moto.url)
+proxy.rules.append(Rule(status=409, times=1, match=lambda m, p, f: m == "PUT" and p.endswith("/lock"),
+                        body="<Error><Code>ConditionalRequestConflict</Code><Message>A conflicting "
+                             "conditional operation is currently in progress</Message></Error>"))
+rc, out, err = w.paasctl("-c", cfg, "cutover", env=w.env(AWS_ENDPOINT_URL=proxy.url))
+check("lock/409-conflict-exit-4", rc == 4 and "same moment" in err, f"rc={rc} {err!r}")
+proxy.stop()
+
 # A mutating command under --dry-run takes no lock and writes no journal.
 n_records = len(keys_under("locktest/journal/"))
 rc, out, err = w.paasctl("-c", cfg, "--dry-run", "unlock", "abc")
