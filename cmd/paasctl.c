@@ -4,6 +4,7 @@
 #include "cmd/cmd.h"
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <libxml/parser.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -339,6 +340,12 @@ int main(int argc, char **argv)
         log_error(&p.log, "%s", e.msg);
     }
     report_counters(&p);
+    /* A script reading `-o json` must know when the output was cut short
+     * (a full disk, a closed pipe): a failed write is a failed run. */
+    if ((fflush(stdout) != 0 || ferror(stdout)) && e.kind == ERR_NONE) {
+        err_set(&e, ERR_FAILED, "cannot write to standard output: %s", strerror(errno));
+        log_error(&p.log, "%s", e.msg);
+    }
     code = err_exit_code(&e);
     if (p.have_aws)
         aws_client_release(&p.aws);

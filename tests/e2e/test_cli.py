@@ -74,4 +74,11 @@ env["PAASCTL_CONFIG"] = os.path.join(tmp, "bad-name.ini")
 rc, out, err = run("status")
 check("config/PAASCTL_CONFIG-is-read", rc == 2 and "bad-name.ini" in err, err)
 del env["PAASCTL_CONFIG"]
+# A failed write on stdout (a full disk here) is a failed run: scripts that
+# read `-o json` must not take a cut document for a whole one.
+with open("/dev/full", "w") as full:
+    p = subprocess.run([PAASCTL, "version"], env=env, stdout=full, stderr=subprocess.PIPE,
+                       text=True, timeout=60, stdin=subprocess.DEVNULL)
+check("output/write-error-exit-1", p.returncode == 1 and "standard output" in p.stderr,
+      f"rc={p.returncode} {p.stderr!r}")
 done()
