@@ -81,14 +81,19 @@ static void smoke_fail(struct smoke_check *c, const char *fmt, ...)
 }
 
 /* The string at a path of object keys (NULL-terminated), or "". */
-static const char *smoke_str(json_t *o, ...)
+/* The string at a dotted path ("metadata.name"), or "" when absent. */
+static const char *smoke_str(json_t *o, const char *path)
 {
-    va_list ap;
-    const char *k;
-    va_start(ap, o);
-    while (o && (k = va_arg(ap, const char *)))
-        o = json_object_get(o, k);
-    va_end(ap);
+    char key[64];
+    while (o && *path) {
+        size_t n = strcspn(path, ".");
+        if (n >= sizeof(key))
+            return "";
+        memcpy(key, path, n);
+        key[n] = '\0';
+        o = json_object_get(o, key);
+        path += n + (path[n] == '.');
+    }
     return json_is_string(o) ? json_string_value(o) : "";
 }
 
@@ -123,7 +128,7 @@ static void smoke_api(struct smoke_ctx *s, struct smoke_check *c)
         v = json_loadb(buf_str(&resp.body), resp.body.len, 0, NULL);
         c->pass = 1;
         snprintf(c->reason, sizeof(c->reason), "server %s answers %s",
-                 s->kube.base_url, v ? smoke_str(v, "gitVersion", NULL) : "(no version)");
+                 s->kube.base_url, v ? smoke_str(v, "gitVersion") : "(no version)");
         json_decref(v);
     }
     k8s_response_release(&resp);
@@ -136,8 +141,8 @@ static int smoke_node_ready(json_t *node)
     size_t i;
     json_t *cond;
     json_array_foreach(json_object_get(json_object_get(node, "status"), "conditions"), i, cond)
-        if (strcmp(smoke_str(cond, "type", NULL), "Ready") == 0)
-            return strcmp(smoke_str(cond, "status", NULL), "True") == 0;
+        if (strcmp(smoke_str(cond, "type"), "Ready") == 0)
+            return strcmp(smoke_str(cond, "status"), "True") == 0;
     return 0;
 }
 
@@ -148,9 +153,9 @@ static json_t *smoke_node_for(json_t *nodes, const struct ec2_instance *in)
     json_t *n;
     snprintf(provider, sizeof(provider), "aws:///%s/%s", in->az, in->id);
     json_array_foreach(nodes, i, n) {
-        if (strcmp(smoke_str(n, "spec", "providerID", NULL), provider) == 0 ||
+        if (strcmp(smoke_str(n, "spec.providerID"), provider) == 0 ||
             (in->private_dns[0] &&
-             strcmp(smoke_str(n, "metadata", "name", NULL), in->private_dns) == 0))
+             strcmp(smoke_str(n, "metadata.name"), in->private_dns) == 0))
             return n;
     }
     return NULL;
@@ -179,7 +184,7 @@ static void smoke_nodes(struct smoke_ctx *s, struct smoke_check *c)
     }
     json_array_foreach(nodes, i, n)
         if (!smoke_node_ready(n))
-            smoke_list_add(&l, "Node %s is NotReady", smoke_str(n, "metadata", "name", NULL));
+            smoke_list_add(&l, "Node %s is NotReady", smoke_str(n, "metadata.name"));
     snprintf(ok, sizeof(ok), "every running ingress and minion instance has a Ready Node; "
              "%zu Nodes Ready", json_array_size(nodes));
     smoke_verdict(c, &l, ok);
@@ -196,7 +201,7 @@ static const char *smoke_pod_stuck(json_t *pod)
     size_t i;
     json_t *cs;
     json_array_foreach(json_object_get(json_object_get(pod, "status"), "containerStatuses"), i, cs) {
-        const char *why = smoke_str(cs, "state", "waiting", "reason", NULL);
+        const char *why = smoke_str(cs, "state.waiting.reason");
         for (int k = 0; bad[k]; k++)
             if (strcmp(why, bad[k]) == 0)
                 return bad[k];
@@ -217,10 +222,10 @@ static void smoke_system_pods(struct smoke_ctx *s, struct smoke_check *c)
         return;
     }
     json_array_foreach(pods, i, pod) {
-        const char *phase = smoke_str(pod, "status", "phase", NULL);
+        const char *phase = smoke_str(pod, "status.phase");
         const char *stuck = smoke_pod_stuck(pod);
         if (stuck || (strcmp(phase, "Running") != 0 && strcmp(phase, "Succeeded") != 0))
-            smoke_list_add(&l, "pod kube-system/%s is %s", smoke_str(pod, "metadata", "name", NULL),
+            smoke_list_add(&l, "pod kube-system/%s is %s", smoke_str(pod, "metadata.name"),
                            stuck ? stuck : phase[0] ? phase : "without a phase");
     }
     snprintf(ok, sizeof(ok), "%zu kube-system pods Running or Succeeded", json_array_size(pods));
@@ -251,8 +256,8 @@ static void smoke_workload(struct smoke_list *l, const char *kind, json_t *o,
 {
     if (have < want)
         smoke_list_add(l, "%s %s/%s has %ld/%ld available", kind,
-                       smoke_str(o, "metadata", "namespace", NULL),
-                       smoke_str(o, "metadata", "name", NULL), have, want);
+                       smoke_str(o, "metadata.namespace"),
+                       smoke_str(o, "metadata.name"), have, want);
 }
 
 static int smoke_workloads_of(struct smoke_ctx *s, const char *resource,
@@ -263,7 +268,7 @@ static int smoke_workloads_of(struct smoke_ctx *s, const char *resource,
     if (smoke_list_objects(s, "apps", resource, NULL, &items, e) < 0)
         return -1;
     json_array_foreach(items, i, o) {
-        if (!smoke_namespace_wanted(&s->p->cfg, smoke_str(o, "metadata", "namespace", NULL)))
+        if (!smoke_namespace_wanted(&s->p->cfg, smoke_str(o, "metadata.namespace")))
             continue;
         (*count)++;
         if (strcmp(resource, "daemonsets") == 0)
@@ -375,10 +380,10 @@ static void smoke_ingress(struct smoke_ctx *s, struct smoke_check *c)
     }
     json_array_foreach(items, i, ing) {
         char name[320];
-        snprintf(name, sizeof(name), "%s/%s", smoke_str(ing, "metadata", "namespace", NULL),
-                 smoke_str(ing, "metadata", "name", NULL));
+        snprintf(name, sizeof(name), "%s/%s", smoke_str(ing, "metadata.namespace"),
+                 smoke_str(ing, "metadata.name"));
         json_array_foreach(json_object_get(json_object_get(ing, "spec"), "rules"), j, rule) {
-            const char *host = smoke_str(rule, "host", NULL);
+            const char *host = smoke_str(rule, "host");
             if (!host[0])
                 continue;
             hosts++;
