@@ -341,6 +341,18 @@ static const char *config_check_ami(const char *v)
     return "is not an AMI id: ami- and 8 or 17 lowercase hex digits";
 }
 
+/* MAJOR.MINOR.PATCH of a release the Kubernetes package repositories
+ * (one per minor, from 1.24 on) serve. */
+static const char *config_check_k8s_version(const char *v)
+{
+    unsigned major, minor, patch;
+    int end = 0;
+    if (sscanf(v, "%3u.%3u.%3u%n", &major, &minor, &patch, &end) == 3 && v[end] == '\0' &&
+        config_all_in(v, strlen(v), DIGIT ".") && major == 1 && minor >= 24)
+        return NULL;
+    return "is not a Kubernetes version like 1.32.4 (1.24 or newer)";
+}
+
 static const char *config_check_instance_type(const char *v)
 {
     const char *dot = strchr(v, '.');
@@ -626,6 +638,9 @@ static int config_item_listener(struct config_parse *p, const struct config_key 
 #define CIDR(g, key, f, min, max)                                           \
     { .group = g, .name = key, .parse = config_parse_cidr,                  \
       .off = offsetof(struct config, f), .lo = min, .hi = max, .required = 1 }
+#define CLUSTER_CIDR(key, f, dflt)                                          \
+    { .group = GRP_CLUSTER, .name = key, .parse = config_parse_cidr,        \
+      .off = offsetof(struct cluster_config, f), .lo = 8, .hi = 28, .def = dflt }
 #define LIST_AT(f, n)                                                        \
     .parse = config_parse_list, .off = offsetof(struct config, f),          \
     .size = FSIZE(struct config, f[0]), .count_off = offsetof(struct config, n), \
@@ -674,6 +689,10 @@ static const struct config_key config_keys[] = {
     CLUSTER_INT("ingress_count", ingress_count, 1, 1000),
     CLUSTER_STR("minion_type", minion_type, config_check_instance_type),
     CLUSTER_INT("minion_count", minion_count, 0, 1000),
+    CLUSTER_STR("kubernetes_version", kubernetes_version, config_check_k8s_version),
+    CLUSTER_CIDR("pod_cidr", pod_cidr, "10.244.0.0/16"),
+    CLUSTER_CIDR("service_cidr", service_cidr, "10.96.0.0/12"),
+    INT_T(struct cluster_config, GRP_CLUSTER, "master_count", master_count, 1, 3, 0, "1"),
     { .group = GRP_CLUSTER, .name = "kubeconfig", .parse = config_parse_path,
       .off = offsetof(struct cluster_config, kubeconfig),
       .size = FSIZE(struct cluster_config, kubeconfig) },
@@ -719,6 +738,15 @@ static int config_key_line(const struct config_parse *p, const char *section, co
     int s = config_find_section(section);
     int k = config_find_key(config_sections[s].group, key);
     return p->key_line[s][k];
+}
+
+/* The line of a key, or of its section's header when the key was left to
+ * its default: a defaulted value that clashes still gets a line. */
+static int config_key_or_section_line(const struct config_parse *p, const char *section,
+                                      const char *key)
+{
+    int line = config_key_line(p, section, key);
+    return line ? line : p->section_line[config_find_section(section)];
 }
 
 static void *config_base(struct config *cfg, size_t s)
@@ -950,6 +978,37 @@ static int config_check_subnets(struct config_parse *p)
     return 0;
 }
 
+/* Each present slot: master_count 1 or 3 (stacked etcd needs a quorum),
+ * and its pod and service networks clear of the VPC and of each other
+ * (routes to either would otherwise shadow the subnets). */
+static int config_check_clusters(struct config_parse *p)
+{
+    static const char *const sect[2] = { "cluster a", "cluster b" };
+    const struct cluster_config *cl;
+    int i;
+    for (i = 0; i < 2; i++) {
+        cl = &p->cfg->cluster[i];
+        if (!cl->present)
+            continue;
+        if (cl->master_count == 2)
+            return config_error(p, config_key_line(p, sect[i], "master_count"),
+                                "master_count: 2 has no etcd quorum to spare; use 1 or 3");
+        if (cidr_overlaps(&cl->pod_cidr, &p->cfg->vpc_cidr))
+            return config_error(p, config_key_or_section_line(p, sect[i], "pod_cidr"),
+                                "pod_cidr: %s overlaps vpc_cidr %s", cl->pod_cidr.text,
+                                p->cfg->vpc_cidr.text);
+        if (cidr_overlaps(&cl->service_cidr, &p->cfg->vpc_cidr))
+            return config_error(p, config_key_or_section_line(p, sect[i], "service_cidr"),
+                                "service_cidr: %s overlaps vpc_cidr %s", cl->service_cidr.text,
+                                p->cfg->vpc_cidr.text);
+        if (cidr_overlaps(&cl->service_cidr, &cl->pod_cidr))
+            return config_error(p, config_key_or_section_line(p, sect[i], "service_cidr"),
+                                "service_cidr: %s overlaps pod_cidr %s", cl->service_cidr.text,
+                                cl->pod_cidr.text);
+    }
+    return 0;
+}
+
 static int config_check_elb(struct config_parse *p)
 {
     struct config *c = p->cfg;
@@ -970,7 +1029,7 @@ int config_load(const char *path, struct config *cfg, struct err *e)
 {
     static int (*const steps[])(struct config_parse *) = {
         config_apply_defaults, config_read, config_check_required,
-        config_check_zones, config_check_subnets, config_check_elb,
+        config_check_zones, config_check_subnets, config_check_clusters, config_check_elb,
     };
     struct config_parse *p;
     size_t i;

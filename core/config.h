@@ -31,6 +31,10 @@ struct cluster_config {
     int ingress_count;        /* 1..1000 */
     char minion_type[32];
     int minion_count;         /* 0..1000 */
+    char kubernetes_version[16]; /* "1.32.4": exactly what the slot's nodes install */
+    struct cidr pod_cidr;     /* default 10.244.0.0/16; overlaps neither vpc_cidr nor service_cidr */
+    struct cidr service_cidr; /* default 10.96.0.0/12 */
+    int master_count;         /* 1 or 3; default 1 */
     char kubeconfig[4096];    /* absolute after ~ and relative resolution; "" = unset */
     char context[256];        /* "" = kubeconfig's current-context */
 };

@@ -203,6 +203,7 @@ def cluster_section(slot, extra=""):
     """A [cluster SLOT] section with the test sizes (2 ingress, 3 minions)."""
     return f"""
 [cluster {slot}]
+kubernetes_version = {"1.31.4" if slot == "a" else "1.32.4"}
 ami           = ami-0abcdef1234567890
 auth_type     = t3.medium
 master_type   = m5.large

@@ -34,7 +34,8 @@ static const char BASE[] =
     "ingress_type = c5.large\n"                         /* 20 */
     "ingress_count = 2\n"                               /* 21 */
     "minion_type = m5.xlarge\n"                         /* 22 */
-    "minion_count = 3\n";                               /* 23 */
+    "minion_count = 3\n"                                /* 23 */
+    "kubernetes_version = 1.31.4\n";                    /* 24 */
 
 static char tmpdir[] = "/tmp/test_config.XXXXXX";
 static char file_path[4200];
@@ -197,7 +198,7 @@ static void test_explicit_values(void)
     expect_good("CRLF file loads", crlf);
     T_STREQ("CRLF value clean", cfg.cluster[0].minion_type, "m5.xlarge");
     expect_good("utf-8 BOM", edit("[paas]", "\xEF\xBB\xBF[paas]"));
-    expect_good("slot b", append("[cluster b]\nami = ami-01234567\nauth_type = t3.small\n"
+    expect_good("slot b", append("[cluster b]\nkubernetes_version = 1.32.4\nami = ami-01234567\nauth_type = t3.small\n"
                                  "master_type = m5.large\ningress_type = c5.large\n"
                                  "ingress_count = 1000\nminion_type = m5.large\nminion_count = 0\n"));
     T_OK("slot b present", cfg.cluster[1].present && cfg.cluster[1].minion_count == 0 &&
@@ -221,13 +222,13 @@ static void test_structure_errors(void)
                "unknown key 'bastoin_type' in [shell]");
     expect_bad("unknown section", edit("[cluster a]", "[cluster c]"), 16,
                "unknown section [cluster c]");
-    expect_bad("unknown empty section", append("[smoek]\n; nothing\n"), 24,
+    expect_bad("unknown empty section", append("[smoek]\n; nothing\n"), 25,
                "unknown section [smoek]");
-    expect_bad("empty section name", append("[]\n"), 24, "unknown section []");
+    expect_bad("empty section name", append("[]\n"), 25, "unknown section []");
     expect_bad("key before any section", edit("[paas]\n", "\n"), 2, "'name' is not in a section");
     expect_bad("duplicate key", edit("region = us-east-1", "name = other"), 3,
                "duplicate key 'name' in [paas] (first on line 2)");
-    expect_bad("duplicate key, second section", append("[paas]\nname = x\n"), 25,
+    expect_bad("duplicate key, second section", append("[paas]\nname = x\n"), 26,
                "duplicate key 'name' in [paas]");
     expect_bad("syntax: no '='", edit("state\n\n", "state\nno equals sign\n"), 5,
                "expected 'key = value'");
@@ -344,32 +345,57 @@ static void test_number_errors(void)
                "minion_count: 1001 is out of range 0..1000");
     expect_bad("count huge", edit("minion_count = 3", "minion_count = 99999999999999999999"), 23,
                "minion_count: 99999999999999999999 is out of range");
-    expect_bad("interval too small", append("[elb]\nhealth_interval = 4\n"), 25, "health_interval");
-    expect_bad("concurrency zero", append("[migrate]\nconcurrency = 0\n"), 25, "concurrency");
-    expect_bad("smoke timeout zero", append("[smoke]\ntimeout = 0\n"), 25, "timeout");
+    expect_bad("interval too small", append("[elb]\nhealth_interval = 4\n"), 26, "health_interval");
+    expect_bad("concurrency zero", append("[migrate]\nconcurrency = 0\n"), 26, "concurrency");
+    expect_bad("smoke timeout zero", append("[smoke]\ntimeout = 0\n"), 26, "timeout");
 }
 
 static void test_elb_errors(void)
 {
-    expect_bad("bad listener: port 0", append("[elb]\nlistener = 80:0\n"), 25,
+    expect_bad("bad listener: port 0", append("[elb]\nlistener = 80:0\n"), 26,
                "listener: '80:0' is not LB_PORT:INSTANCE_PORT");
-    expect_bad("bad listener: one port", append("[elb]\nlistener = 80\n"), 25, "listener: '80'");
-    expect_bad("bad listener: big port", append("[elb]\nlistener = 65536:80\n"), 25, "listener");
-    expect_bad("bad listener: repeated", append("[elb]\nlistener = 80:80, 80:8080\n"), 25,
+    expect_bad("bad listener: one port", append("[elb]\nlistener = 80\n"), 26, "listener: '80'");
+    expect_bad("bad listener: big port", append("[elb]\nlistener = 65536:80\n"), 26, "listener");
+    expect_bad("bad listener: repeated", append("[elb]\nlistener = 80:80, 80:8080\n"), 26,
                "listener: '80:8080' repeats");
-    expect_bad("bad listener: empty", append("[elb]\nlistener =\n"), 25, "listener: needs at least 1");
-    expect_bad("bad health target", append("[elb]\nhealth_target = HTTP:80\n"), 25,
+    expect_bad("bad listener: empty", append("[elb]\nlistener =\n"), 26, "listener: needs at least 1");
+    expect_bad("bad health target", append("[elb]\nhealth_target = HTTP:80\n"), 26,
                "health_target: 'HTTP:80' is not");
-    expect_bad("bad health target: tcp path", append("[elb]\nhealth_target = TCP:80/x\n"), 25,
+    expect_bad("bad health target: tcp path", append("[elb]\nhealth_target = TCP:80/x\n"), 26,
                "health_target");
-    expect_bad("bad elb name", append("[elb]\nlive_name = -live\n"), 25, "live_name: '-live'");
-    expect_bad("elb names equal", append("[elb]\nlive_name = x\nprelive_name = X\n"), 26,
+    expect_bad("bad elb name", append("[elb]\nlive_name = -live\n"), 26, "live_name: '-live'");
+    expect_bad("elb names equal", append("[elb]\nlive_name = x\nprelive_name = X\n"), 27,
                "prelive_name: 'X' is the same as live_name");
-    expect_bad("prelive equals default live", append("[elb]\nprelive_name = demo-live\n"), 25,
+    expect_bad("prelive equals default live", append("[elb]\nprelive_name = demo-live\n"), 26,
                "prelive_name: 'demo-live' is the same");
-    expect_bad("bad smoke namespace", append("[smoke]\nnamespaces = default, Payments\n"), 25,
+    expect_bad("bad smoke namespace", append("[smoke]\nnamespaces = default, Payments\n"), 26,
                "namespaces: 'Payments' is not a Kubernetes name");
-    expect_bad("bad connect_to", append("[smoke]\nconnect_to = a:80:b\n"), 25, "connect_to");
+    expect_bad("bad connect_to", append("[smoke]\nconnect_to = a:80:b\n"), 26, "connect_to");
+}
+
+static void test_cluster_keys(void)
+{
+    expect_good("cluster defaults", BASE);
+    T_STREQ("kubernetes_version", cfg.cluster[0].kubernetes_version, "1.31.4");
+    T_STREQ("pod_cidr default", cfg.cluster[0].pod_cidr.text, "10.244.0.0/16");
+    T_STREQ("service_cidr default", cfg.cluster[0].service_cidr.text, "10.96.0.0/12");
+    T_INTEQ("master_count default", cfg.cluster[0].master_count, 1);
+    expect_good("master_count 3", append("master_count = 3\n"));
+    T_INTEQ("master_count 3 read", cfg.cluster[0].master_count, 3);
+    expect_bad("missing kubernetes_version", edit("kubernetes_version = 1.31.4\n", ""), 0,
+               "missing [cluster a] kubernetes_version");
+    expect_bad("bad kubernetes_version", edit("1.31.4", "v1.31"), 24,
+               "kubernetes_version: 'v1.31' is not a Kubernetes version like 1.32.4");
+    expect_bad("too old kubernetes_version", edit("1.31.4", "1.23.0"), 24, "1.24 or newer");
+    expect_bad("master_count 2", append("master_count = 2\n"), 25, "use 1 or 3");
+    expect_bad("master_count 4", append("master_count = 4\n"), 25, "master_count");
+    expect_bad("pod_cidr in the vpc", append("pod_cidr = 10.0.0.0/16\n"), 25,
+               "pod_cidr: 10.0.0.0/16 overlaps vpc_cidr 10.0.0.0/16");
+    expect_bad("service_cidr over pods", append("service_cidr = 10.244.0.0/20\n"), 25,
+               "service_cidr: 10.244.0.0/20 overlaps pod_cidr 10.244.0.0/16");
+    /* A default that clashes still names a line: the section's header. */
+    expect_bad("default service_cidr over pods", append("pod_cidr = 10.96.0.0/16\n"), 16,
+               "service_cidr: 10.96.0.0/12 overlaps pod_cidr 10.96.0.0/16");
 }
 
 static void test_paths(void)
@@ -392,9 +418,9 @@ static void test_paths(void)
     T_STREQ("~ expands", cfg.cluster[0].kubeconfig, "/home/tester/.kube/config");
     expect_good("~ alone", append("kubeconfig = ~\n"));
     T_STREQ("~ alone expands", cfg.cluster[0].kubeconfig, "/home/tester");
-    expect_bad("~user refused", append("kubeconfig = ~bob/k\n"), 24, "kubeconfig: '~bob/k'");
+    expect_bad("~user refused", append("kubeconfig = ~bob/k\n"), 25, "kubeconfig: '~bob/k'");
     unsetenv("HOME");
-    expect_bad("~ without HOME", append("kubeconfig = ~/k\n"), 24, "HOME is not set");
+    expect_bad("~ without HOME", append("kubeconfig = ~/k\n"), 25, "HOME is not set");
     if (saved_home[0])
         setenv("HOME", saved_home, 1);
 
@@ -500,6 +526,7 @@ int main(void)
     test_shell_errors();
     test_number_errors();
     test_elb_errors();
+    test_cluster_keys();
     test_paths();
     test_cidr();
     test_helpers();
