@@ -61,6 +61,7 @@ static int s3_call(struct aws_client *c, const char *method, const char *bucket,
 int s3_create_bucket(struct aws_client *c, const char *bucket, int *created,
                      struct err *e)
 {
+    static const struct sigv4_header xml = { "Content-Type", "application/xml" };
     struct buf body = BUF_INIT;
     int rc, exists;
     *created = 0;
@@ -75,7 +76,9 @@ int s3_create_bucket(struct aws_client *c, const char *bucket, int *created,
         buf_printf(&body, "<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
                    "<LocationConstraint>%s</LocationConstraint></CreateBucketConfiguration>",
                    c->region);
-    rc = s3_call(c, "PUT", bucket, NULL, NULL, body.data, body.len, NULL, 0,
+    /* Without a Content-Type libcurl would label the body a form, which
+     * S3 outside us-east-1 may refuse to read. */
+    rc = s3_call(c, "PUT", bucket, NULL, NULL, body.data, body.len, &xml, body.len ? 1 : 0,
                  "CreateBucket", NULL, e);
     buf_release(&body);
     if (rc == 0) {

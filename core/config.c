@@ -308,10 +308,15 @@ static const char *config_check_bucket(const char *v)
     const char *end = cidr_parse_addr(v, &ip);
     size_t len = strlen(v);
     if (len >= 3 && config_word(v, len, LOWER DIGIT ".-", 63) && !strstr(v, "..") &&
-        !(end && !*end))
+        !(end && !*end) && !strchr(v, '.'))
         return NULL;
-    return "is not an S3 bucket name: 3-63 lowercase letters, digits, '-' or '.', "
-           "starting and ending with a letter or digit, not an IP address";
+    /* Dots are valid S3 names, but BUCKET.s3.REGION.amazonaws.com then no
+     * longer matches the certificate's one-label wildcard: refused here
+     * rather than failing TLS later (AWS's own advice for new buckets). */
+    if (len >= 3 && strchr(v, '.') && !(end && !*end))
+        return "has a '.', which breaks TLS with S3's virtual-hosted addressing: use '-' instead";
+    return "is not an S3 bucket name: 3-63 lowercase letters, digits or '-', "
+           "starting and ending with a letter or digit";
 }
 
 static const char *config_check_dns(const char *v)
