@@ -64,6 +64,8 @@ static int swap_health(struct paas *p, const char *lb, const struct swap_side *s
     return 0;
 }
 
+#define SWAP_POLL_MAX_MS 5000L
+
 /* Waits until every node of s is InService on lb: 0 when they are, 1 on
  * timeout (bad lists the laggards), -1 on error or interruption. One
  * DescribeInstanceHealth call per poll, whatever the number of nodes. */
@@ -75,6 +77,11 @@ static int swap_wait_in_service(struct paas *p, const char *lb,
     struct wait w;
     snprintf(what, sizeof(what), "slot %s InService on %s", s->slot, lb);
     wait_init(&w, what, timeout_s);
+    /* The ELB changes a node's state only once per health_interval: polling
+     * at half of it (at most every SWAP_POLL_MAX_MS) notices InService
+     * within half an interval, where the doubling backoff was 15 s late. */
+    wait_cap(&w, p->cfg.health_interval * 1000L / 2 < SWAP_POLL_MAX_MS
+                     ? p->cfg.health_interval * 1000L / 2 : SWAP_POLL_MAX_MS);
     for (;;) {
         size_t ok;
         if (swap_health(p, lb, s, &ok, bad, e) < 0) {

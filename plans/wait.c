@@ -21,6 +21,13 @@ void wait_init(struct wait *w, const char *what, double timeout_s)
     w->started = wait_now();
 }
 
+void wait_cap(struct wait *w, long cap_ms)
+{
+    w->cap_ms = cap_ms;
+    if (w->interval_ms > cap_ms)
+        w->interval_ms = cap_ms;
+}
+
 void wait_progress(struct paas *p, struct wait *w, const char *status)
 {
     log_progress(&p->log, &w->prog, wait_now() - w->started, "%s: %s",

@@ -18,6 +18,9 @@ struct wait {
 };
 
 void wait_init(struct wait *w, const char *what, double timeout_s);
+/* Polls at least every cap_ms from now on (a wait on something with a
+ * known pace, e.g. an ELB health check, need not back off past it). */
+void wait_cap(struct wait *w, long cap_ms);
 /* Shows "what: status" with the elapsed time. */
 void wait_progress(struct paas *p, struct wait *w, const char *status);
 /* 1 once timeout_s has passed (for callers whose timeout is not an error,
