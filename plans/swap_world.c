@@ -27,9 +27,12 @@ int swap_world_read(struct paas *p, struct swap_world *w, struct err *e)
     w->live = lbs[0];
     w->prelive = lbs[1];
     if (!found[0] || !found[1])
-        return err_set(e, ERR_FAILED, "the %s ELB %s does not exist; run 'paasctl up shell'",
-                       found[0] ? "pre-live" : "live", found[0] ? names[1] : names[0]);
-    return ec2_describe_instances(&p->aws, f, 3, &w->ingress, &w->n_ingress, e);
+        err_set(e, ERR_FAILED, "the %s ELB %s does not exist; run 'paasctl up shell'",
+                found[0] ? "pre-live" : "live", found[0] ? names[1] : names[0]);
+    else if (ec2_describe_instances(&p->aws, f, 3, &w->ingress, &w->n_ingress, e) == 0)
+        return 0;
+    swap_world_release(w);        /* the callers release only what was read */
+    return -1;
 }
 
 void swap_world_release(struct swap_world *w)
