@@ -28,7 +28,7 @@ static int replay_file(const char *path)
             fclose(f);
         return -1;
     }
-    data = malloc((size_t)st.st_size + 1);
+    data = malloc(st.st_size ? (size_t)st.st_size : 1);
     n = data ? fread(data, 1, (size_t)st.st_size, f) : 0;
     fclose(f);
     if (!data || n != (size_t)st.st_size) {
