@@ -6,6 +6,7 @@
  * gateways linger for minutes). */
 #include "plans/teardown.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,23 +147,28 @@ static int td_delete_groups(struct paas *p, const char *vpc,
 {
     struct ec2_filter f[] = { { "vpc-id", { vpc, NULL } } };
     struct ec2_security_group *all = NULL;
+    struct strmap going;
     struct aws_batch b;
     size_t na = 0;
     if (n == 0)
         return 0;
     if (vpc[0] && ec2_describe_security_groups(&p->aws, f, 1, &all, &na, e) < 0)
         return -1;
+    if (strmap_index(&going, g, n, sizeof(*g), offsetof(struct ec2_security_group, id)) < 0) {
+        free(all);
+        return err_set(e, ERR_FAILED, "out of memory");
+    }
     aws_batch_init(&b);
     for (size_t i = 0; i < na; i++) {
         struct ec2_perm refs[EC2_MAX_PERMS];
         size_t nr = 0;
         for (size_t k = 0; k < all[i].n_perms; k++)
-            for (size_t j = 0; j < n; j++)
-                if (strcmp(all[i].perms[k].group_id, g[j].id) == 0)
-                    refs[nr++] = all[i].perms[k];
+            if (strmap_has(&going, all[i].perms[k].group_id))
+                refs[nr++] = all[i].perms[k];
         if (nr)
             ec2_revoke_ingress(&b, all[i].id, refs, nr);
     }
+    strmap_release(&going);
     free(all);
     if (td_run(p, &b, 0, "revoking rules that name the groups", e) < 0)
         return -1;
