@@ -1,6 +1,18 @@
-# paasctl build. `make` builds ./paasctl; `make check` builds an ASan/UBSan
-# test build under build/test/ and runs every test (tests/run prints the
-# closing "N passed, N failed" line). New .c files are picked up by wildcard.
+# paasctl build. `make` builds ./paasctl and nothing else; `make check`
+# builds an ASan/UBSan test build under build/test/ and runs every test
+# (tests/run prints the closing "N passed, N failed" line); `make install`
+# honours PREFIX and DESTDIR. New .c files in SRC_DIRS are picked up by
+# wildcard; a new source folder is one more word in SRC_DIRS.
+#
+# Layout (each tree has its own objects, so `make -j` never has two rules
+# writing one file):
+#   build/rel/       release objects of ./paasctl
+#   build/test/      ASan/UBSan objects, unit tests, probes, fuzz replayers
+#   build/fuzz/      clang + libFuzzer objects and targets (make fuzz)
+
+.DEFAULT_GOAL := all
+
+SRC_DIRS := core aws k8s plans cmd
 
 CC      ?= cc
 PKGS    := libcurl libxml-2.0 libcrypto inih jansson yaml-0.1
@@ -10,14 +22,17 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
 WARN    := -Wall -Wextra -Werror -Wshadow -Wconversion -Wno-sign-conversion \
            -Wformat=2 -Wvla -Wstrict-prototypes
 CFLAGS  ?= -O2 -g
-ALL_CFLAGS := -std=c11 -D_DEFAULT_SOURCE $(WARN) -D_FORTIFY_SOURCE=2 \
-           -fstack-protector-strong -I. $(PKG_CFLAGS) $(CFLAGS)
+# -MMD -MP: each object also writes NAME.d listing the headers it read, so
+# touching a header rebuilds only the objects that include it.
+DEP_FLAGS := -MMD -MP
+ALL_CPPFLAGS := -D_DEFAULT_SOURCE -D_FORTIFY_SOURCE=2 -I. $(PKG_CFLAGS) $(CPPFLAGS)
+ALL_CFLAGS := -std=c11 $(WARN) -fstack-protector-strong $(CFLAGS)
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LIBS    := $(PKG_LIBS) $(LDLIBS)
 
-LIB_SRC := $(wildcard core/*.c aws/*.c k8s/*.c plans/*.c) $(filter-out cmd/paasctl.c,$(wildcard cmd/*.c))
+LIB_SRC := $(filter-out cmd/paasctl.c,$(wildcard $(addsuffix /*.c,$(SRC_DIRS))))
 MAIN_SRC := cmd/paasctl.c
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
-HDRS    := $(wildcard core/*.h aws/*.h k8s/*.h plans/*.h cmd/*.h tests/unit/*.h)
 
 REL_OBJ  := $(LIB_SRC:%.c=build/rel/%.o)
 TEST_OBJ := $(LIB_SRC:%.c=build/test/%.o)
@@ -27,67 +42,107 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/test/unit/%)
 PROBE_SRC := $(wildcard tests/unit/*_main.c)
 PROBE_BIN := $(PROBE_SRC:tests/unit/%_main.c=build/test/probe/%)
 
-# Fuzz targets (tests/fuzz/fuzz_NAME.c -> build/fuzz/NAME): the pure parsers
-# under libFuzzer with ASan/UBSan, built by clang from their own objects.
-FUZZ_CC  := clang
-FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
-FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=build/fuzz/%)
-FUZZ_OBJ := $(LIB_SRC:%.c=build/fuzz/obj/%.o)
-FUZZ_FLAGS := -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -I. $(PKG_CFLAGS) \
-           -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined
+# ---- install ------------------------------------------------------------
 
-# Only pattern rules name these, so make would delete them as intermediate
-# after each build (and print that after the test summary): keep them.
-.SECONDARY: $(FUZZ_OBJ)
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+INSTALL ?= install
+# man/NAME.SECTION, when the folder exists (it does not yet).
+MAN_PAGES := $(wildcard man/*.[1-9])
 
-build/fuzz/obj/%.o: %.c $(HDRS)
-	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+# ---- fuzz targets -------------------------------------------------------
+#
+# tests/fuzz/fuzz_NAME.c, each linked with only the modules it exercises
+# (FUZZ_MODS_NAME, and what those call), in two builds:
+#   build/fuzz/bin/NAME     clang + libFuzzer, for `make fuzz` (and a short
+#                           run in `make check` when clang is there);
+#   build/test/fuzz/NAME    gcc + tests/fuzz/replay.c, a plain main() that
+#                           runs every file of tests/fuzz/corpus/NAME/
+#                           through the target: `make check` always runs
+#                           these, so the kept corpus is a regression test.
+FUZZ_CC    := clang
+HAVE_FUZZ_CC := $(shell command -v $(FUZZ_CC) >/dev/null 2>&1 && echo yes)
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BASE  := core/err core/buf core/util
+FUZZ_MODS_aws_xml := aws/xml aws/transport aws/sigv4 aws/creds core/log
+FUZZ_MODS_config := core/config
+FUZZ_MODS_exec_credential := k8s/exec
+FUZZ_MODS_kubeconfig := k8s/kubeconfig
+FUZZ_MODS_sigv4 := aws/sigv4
+fuzz_mods = $(sort $(FUZZ_BASE) $(FUZZ_MODS_$(1)))
 
-build/fuzz/%: tests/fuzz/fuzz_%.c $(FUZZ_OBJ)
-	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) $(PKG_LIBS)
+FUZZ_BIN    := $(FUZZ_NAMES:%=build/fuzz/bin/%)
+REPLAY_BIN  := $(FUZZ_NAMES:%=build/test/fuzz/%)
+FUZZ_FLAGS := -std=c11 -Wall -Wextra -Werror -O1 -g \
+              -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
-# FUZZ_SECONDS per target (make check runs each for a few seconds).
-fuzz: $(FUZZ_BIN)
-	@FUZZ_DIR=$(CURDIR)/build/fuzz FUZZ_SECONDS=$${FUZZ_SECONDS:-60} tests/fuzz/run
+# ---- rules --------------------------------------------------------------
 
-# plans/bootstrap.c embeds these with .incbin: rebuild it when one changes.
-BOOTSTRAP := $(wildcard scripts/bootstrap/*)
-build/rel/plans/bootstrap.o build/test/plans/bootstrap.o: $(BOOTSTRAP)
-
-.PHONY: all check unit demo clean lint bench fuzz
+.PHONY: all check unit replay demo clean lint bench fuzz install uninstall
 all: paasctl
 
 paasctl: $(REL_OBJ) build/rel/cmd/paasctl.o
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-build/rel/%.o: %.c $(HDRS)
+build/rel/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(DEP_FLAGS) -c -o $@ $<
 
-build/test/%.o: %.c $(HDRS)
+build/test/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -O1 $(SAN) -c -o $@ $<
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -O1 $(SAN) $(DEP_FLAGS) -c -o $@ $<
+
+build/fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(ALL_CPPFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link $(DEP_FLAGS) -c -o $@ $<
+
+# plans/bootstrap.c embeds these with .incbin, which -MMD cannot see.
+BOOTSTRAP := $(wildcard scripts/bootstrap/*)
+build/rel/plans/bootstrap.o build/test/plans/bootstrap.o: $(BOOTSTRAP)
 
 build/test/paasctl: $(TEST_OBJ) build/test/cmd/paasctl.o
-	$(CC) $(ALL_CFLAGS) $(SAN) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(ALL_CFLAGS) $(SAN) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-build/test/unit/%: tests/unit/%.c $(TEST_OBJ) $(HDRS)
+build/test/unit/%: build/test/tests/unit/%.o $(TEST_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -O1 $(SAN) -o $@ $< $(TEST_OBJ) $(PKG_LIBS)
+	$(CC) $(ALL_CFLAGS) $(SAN) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-build/test/probe/%: tests/unit/%_main.c $(TEST_OBJ) $(HDRS)
+build/test/probe/%: build/test/tests/unit/%_main.o $(TEST_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -O1 $(SAN) -o $@ $< $(TEST_OBJ) $(PKG_LIBS)
+	$(CC) $(ALL_CFLAGS) $(SAN) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# One link rule per fuzz target: its own object list is a prerequisite.
+define FUZZ_RULES
+build/fuzz/bin/$(1): build/fuzz/obj/tests/fuzz/fuzz_$(1).o $$(patsubst %,build/fuzz/obj/%.o,$$(call fuzz_mods,$(1)))
+	@mkdir -p $$(dir $$@)
+	$$(FUZZ_CC) $$(FUZZ_FLAGS) -fsanitize=fuzzer $$(LDFLAGS) -o $$@ $$^ $$(LIBS)
+
+build/test/fuzz/$(1): build/test/tests/fuzz/replay.o build/test/tests/fuzz/fuzz_$(1).o \
+                      $$(patsubst %,build/test/%.o,$$(call fuzz_mods,$(1)))
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(ALL_CFLAGS) $$(SAN) $$(LDFLAGS) -o $$@ $$^ $$(LIBS)
+endef
+$(foreach n,$(FUZZ_NAMES),$(eval $(call FUZZ_RULES,$(n))))
+
+# Pattern-built objects that only link rules name would be deleted as
+# intermediate (and make would say so after the test summary): keep them.
+.SECONDARY:
 
 unit: $(UNIT_BIN) $(PROBE_BIN) build/test/paasctl
+replay: $(REPLAY_BIN)
 
-# Every test: unit binaries, then end-to-end scripts against real servers.
-check: unit paasctl $(FUZZ_BIN)
+# FUZZ_SECONDS per target (make check runs each for a few seconds).
+fuzz: $(FUZZ_BIN)
+	@FUZZ_DIR=$(CURDIR)/build/fuzz/bin FUZZ_SECONDS=$${FUZZ_SECONDS:-60} tests/fuzz/run
+
+# Every test: unit binaries, corpus replays, then end-to-end scripts against
+# real servers, and a short libFuzzer run when clang is installed.
+check: unit replay paasctl $(if $(HAVE_FUZZ_CC),$(FUZZ_BIN))
 	@PAASCTL=$(CURDIR)/build/test/paasctl PAASCTL_REL=$(CURDIR)/paasctl \
 	  UNIT_DIR=$(CURDIR)/build/test/unit PROBE_DIR=$(CURDIR)/build/test/probe \
-	  FUZZ_DIR=$(CURDIR)/build/fuzz tests/run
+	  REPLAY_DIR=$(CURDIR)/build/test/fuzz \
+	  FUZZ_DIR=$(if $(HAVE_FUZZ_CC),$(CURDIR)/build/fuzz/bin) tests/run
 
 demo: paasctl
 	@scripts/demo
@@ -95,10 +150,26 @@ demo: paasctl
 bench: paasctl
 	@PAASCTL=$(CURDIR)/paasctl tests/bench/run
 	@PAASCTL=$(CURDIR)/paasctl tests/bench/cutover
+	@PAASCTL=$(CURDIR)/paasctl tests/bench/economy
+
+install: paasctl
+	$(INSTALL) -d $(DESTDIR)$(BINDIR)
+	$(INSTALL) -m 0755 paasctl $(DESTDIR)$(BINDIR)/paasctl
+	@set -e; for m in $(MAN_PAGES); do \
+	  d=$(DESTDIR)$(MANDIR)/man$${m##*.}; \
+	  echo "$(INSTALL) -m 0644 $$m $$d/"; \
+	  $(INSTALL) -d $$d; $(INSTALL) -m 0644 $$m $$d/; \
+	done
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/paasctl \
+	  $(foreach m,$(MAN_PAGES),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m)))
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
-	  --std=c11 -I. core aws k8s plans cmd
+	  --std=c11 -I. $(SRC_DIRS)
 
 clean:
 	rm -rf build paasctl
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -401,12 +401,21 @@ void ec2_query_tag_spec(struct aws_query *q, const char *rtype,
     }
 }
 
+/* CreateTags takes up to 1000 resource ids per call (EC2 API reference). */
+#define EC2_TAGS_MAX_IDS 1000
+
 int ec2_create_tags(struct aws_client *c, const char *const *resource_ids,
                     size_t n, const char *const *keys,
                     const char *const *values, size_t ntags, struct err *e)
 {
     struct aws_query q;
     int rc;
+    if (n > EC2_TAGS_MAX_IDS) {
+        if (ec2_create_tags(c, resource_ids, EC2_TAGS_MAX_IDS, keys, values, ntags, e) < 0)
+            return -1;
+        return ec2_create_tags(c, resource_ids + EC2_TAGS_MAX_IDS, n - EC2_TAGS_MAX_IDS,
+                               keys, values, ntags, e);
+    }
     aws_query_init(&q, AWS_EC2, "CreateTags");
     for (size_t i = 0; i < n; i++)
         aws_query_addf(&q, resource_ids[i], "ResourceId.%zu", i + 1);

@@ -73,8 +73,8 @@ struct ec2_tag {
 void ec2_query_tag_spec(struct aws_query *q, const char *rtype,
                         const struct ec2_tag *t, size_t n);
 
-/* Sets the tags on every listed resource in one CreateTags call (existing
- * keys are overwritten). A just-created id that EC2 does not know yet is
+/* Sets the tags on every listed resource in one CreateTags call per 1000
+ * ids (existing keys are overwritten). A just-created id that EC2 does not know yet is
  * retried shortly. keys[i] gets values[i]. */
 int ec2_create_tags(struct aws_client *c, const char *const *resource_ids,
                     size_t n, const char *const *keys,

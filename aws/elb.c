@@ -48,6 +48,13 @@ static void elb_parse_config(xmlNode *m, struct elb_lb *lb)
                      sizeof(lb->security_group));
 }
 
+/* Members are kept sorted by id, so elb_lb_has() is a bisection: callers
+ * ask it inside loops over instances. */
+static int elb_cmp_id(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
 static int elb_parse_lb(xmlNode *m, struct elb_lb *lb, struct err *e)
 {
     xmlNode *set = aws_xml_child(m, "Instances");
@@ -65,6 +72,7 @@ static int elb_parse_lb(xmlNode *m, struct elb_lb *lb, struct err *e)
         return err_set(e, ERR_FAILED, "out of memory");
     for (xmlNode *it = aws_xml_first(set, "member"); it; it = aws_xml_next(it, "member"))
         aws_xml_text(it, "InstanceId", lb->instances[lb->n_instances++], 32);
+    qsort(lb->instances, lb->n_instances, sizeof(*lb->instances), elb_cmp_id);
     return 0;
 }
 
@@ -174,9 +182,24 @@ int elb_describe_health(struct aws_client *c, const char *lb,
 
 int elb_lb_has(const struct elb_lb *lb, const char *id)
 {
-    for (size_t i = 0; i < lb->n_instances; i++)
-        if (strcmp(lb->instances[i], id) == 0)
-            return 1;
+    if (lb->n_instances == 0)
+        return 0;
+    return bsearch(id, lb->instances, lb->n_instances, sizeof(*lb->instances),
+                   elb_cmp_id) != NULL;
+}
+
+int elb_lb_set_members(struct elb_lb *lb, const char *const *ids, size_t n,
+                       struct err *e)
+{
+    char (*members)[32] = calloc(n + 1, sizeof(*members));
+    if (!members)
+        return err_set(e, ERR_FAILED, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        snprintf(members[i], sizeof(members[i]), "%s", ids[i]);
+    qsort(members, n, sizeof(*members), elb_cmp_id);
+    free(lb->instances);
+    lb->instances = members;
+    lb->n_instances = n;
     return 0;
 }
 

@@ -25,7 +25,8 @@ struct elb_lb {
     char name[64];
     char dns_name[256];
     size_t n_instances;
-    char (*instances)[32];   /* malloc'd, n_instances ids; elb_lb_release */
+    char (*instances)[32];   /* malloc'd, n_instances ids sorted by id;
+                              * elb_lb_release */
     size_t n_listeners;      /* HTTP listeners; beyond ELB_MAX_LISTENERS dropped */
     struct elb_listener listeners[ELB_MAX_LISTENERS];
     struct elb_health_check health;
@@ -56,8 +57,12 @@ int elb_describe_health(struct aws_client *c, const char *lb,
                         const char *const *ids, size_t n_ids,
                         struct elb_health **out, size_t *n, struct err *e);
 
-/* 1 if the load balancer has instance id as a member. */
+/* 1 if the load balancer has instance id as a member (a bisection). */
 int elb_lb_has(const struct elb_lb *lb, const char *id);
+/* Replaces lb's member list by a sorted copy of ids: what the caller knows
+ * the membership to be after its own (de)register calls. */
+int elb_lb_set_members(struct elb_lb *lb, const char *const *ids, size_t n,
+                       struct err *e);
 
 /* Registers / deregisters every listed instance in one call. Ids that are
  * already (or no longer) members are fine: the API answers the same. */

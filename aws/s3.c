@@ -280,22 +280,31 @@ static int s3_objlist_push(struct s3_objlist *l, xmlNode *it, struct err *e)
     return 0;
 }
 
-/* One ListObjectsV2 page; *token gets the next continuation (or NULL). */
+/* One ListObjectsV2 page; *token gets the next continuation (or NULL).
+ * start_after (first page only) and max_keys (0 = S3's 1000) may be
+ * NULL/0. */
 static int s3_objlist_page(struct aws_client *c, const char *bucket,
-                         const char *prefix, char **token, struct s3_objlist *l,
-                         struct err *e)
+                           const char *prefix, const char *start_after, int max_keys,
+                           char **token, struct s3_objlist *l, struct err *e)
 {
     struct buf q = BUF_INIT;
     struct aws_response resp;
     xmlDoc *doc = NULL;
     int rc;
-    buf_puts(&q, "list-type=2");
     if (*token) {
-        buf_puts(&q, "&continuation-token=");
+        buf_puts(&q, "continuation-token=");
         buf_uri_encode(&q, *token, strlen(*token), 0);
+        buf_puts(&q, "&");
     }
+    buf_puts(&q, "list-type=2");
+    if (max_keys > 0)
+        buf_printf(&q, "&max-keys=%d", max_keys);
     buf_puts(&q, "&prefix=");
     buf_uri_encode(&q, prefix, strlen(prefix), 0);
+    if (start_after && start_after[0] && !*token) {
+        buf_puts(&q, "&start-after=");
+        buf_uri_encode(&q, start_after, strlen(start_after), 0);
+    }
     free(*token);
     *token = NULL;
     aws_response_init(&resp);
@@ -324,7 +333,7 @@ int s3_list_with_etags(struct aws_client *c, const char *bucket,
     char *token = NULL;
     int rc;
     do {
-        rc = s3_objlist_page(c, bucket, prefix, &token, &l, e);
+        rc = s3_objlist_page(c, bucket, prefix, NULL, 0, &token, &l, e);
     } while (rc == 0 && token && *token);
     free(token);
     if (rc < 0) {
@@ -360,15 +369,19 @@ int s3_empty_and_delete(struct aws_client *c, const char *bucket,
     return s3_delete_bucket(c, bucket, e);
 }
 
-int s3_list_objects(struct aws_client *c, const char *bucket,
-                    const char *prefix, s3_key_fn fn, void *ctx,
-                    struct err *e)
+int s3_list_page(struct aws_client *c, const char *bucket,
+                 const struct s3_list_opts *o, char **token, s3_key_fn fn,
+                 void *ctx, struct err *e)
 {
-    struct s3_object *objs;
-    size_t n;
-    int rc = s3_list_with_etags(c, bucket, prefix, &objs, &n, e);
-    for (size_t i = 0; rc == 0 && i < n; i++)
-        rc = fn(objs[i].key, ctx, e);
-    free(objs);
+    struct s3_objlist l = { NULL, 0, 0 };
+    int rc = s3_objlist_page(c, bucket, o->prefix, o->start_after, o->max_keys,
+                             token, &l, e);
+    for (size_t i = 0; rc == 0 && i < l.n; i++)
+        rc = fn(l.items[i].key, ctx, e);
+    free(l.items);
+    if (rc < 0 || (*token && !**token)) {
+        free(*token);
+        *token = NULL;
+    }
     return rc;
 }

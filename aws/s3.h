@@ -29,10 +29,18 @@ int s3_delete_object(struct aws_client *c, const char *bucket,
                      const char *key, struct err *e);
 
 typedef int (*s3_key_fn)(const char *key, void *ctx, struct err *e);
-/* ListObjectsV2 under prefix, every page, keys in lexical order. */
-int s3_list_objects(struct aws_client *c, const char *bucket,
-                    const char *prefix, s3_key_fn fn, void *ctx,
-                    struct err *e);
+struct s3_list_opts {
+    const char *prefix;       /* "" = every key */
+    const char *start_after;  /* NULL/"" = from the first key */
+    int max_keys;             /* keys per page; 0 = S3's default, 1000 */
+};
+/* One ListObjectsV2 page: fn gets its keys in lexical order. *token is
+ * NULL for the first page and gets the next page's continuation token
+ * (malloc'd; NULL after the last page), to pass back for the next. So a
+ * caller that needs only the first keys sends one short request. */
+int s3_list_page(struct aws_client *c, const char *bucket,
+                 const struct s3_list_opts *o, char **token, s3_key_fn fn,
+                 void *ctx, struct err *e);
 
 struct s3_bucket_tag {
     const char *key;

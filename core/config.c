@@ -466,6 +466,29 @@ static int config_parse_int(struct config_parse *p, const struct config_key *k,
     return 0;
 }
 
+/* Seconds with up to three decimals ("600", "0.5"), lo..hi whole seconds
+ * but at least 0.1 s, into a double. A fraction is for tests of failing
+ * cases, which would otherwise wait a whole second per case. */
+static int config_parse_seconds(struct config_parse *p, const struct config_key *k,
+                                void *base, const char *v)
+{
+    const char *dot = strchr(v, '.');
+    size_t whole = dot ? (size_t)(dot - v) : strlen(v);
+    size_t frac = dot ? strlen(dot + 1) : 0;
+    long ms;
+    if (!config_digits(v, whole) || (dot && (frac == 0 || frac > 3 ||
+                                             !config_digits(dot + 1, frac))))
+        return config_bad(p, k, v, "is not a number of seconds like 600 or 0.5");
+    ms = config_decimal(v, whole) * 1000;
+    for (size_t i = 0; i < 3; i++)
+        ms += i < frac ? (dot[1 + i] - '0') * (i == 0 ? 100 : i == 1 ? 10 : 1) : 0;
+    if (ms < 100 || ms < (long)k->lo * 1000 || ms > (long)k->hi * 1000)
+        return config_error(p, p->lineno, "%s: %s is out of range %s..%d seconds", k->name,
+                            v, k->lo > 0 ? "1" : "0.1", k->hi);
+    *(double *)(void *)((char *)base + k->off) = (double)ms / 1000.0;
+    return 0;
+}
+
 static int config_store_cidr(struct config_parse *p, const struct config_key *k,
                              struct cidr *c, const char *v)
 {
@@ -703,7 +726,8 @@ static const struct config_key config_keys[] = {
       .size = FSIZE(struct cluster_config, kubeconfig) },
     STR_T(struct cluster_config, GRP_CLUSTER, "context", context, config_check_text, 0, NULL),
 
-    INT(GRP_SMOKE, "timeout", smoke_timeout, 1, 86400, "600"),
+    { .group = GRP_SMOKE, .name = "timeout", .parse = config_parse_seconds,
+      .off = offsetof(struct config, smoke_timeout), .lo = 0, .hi = 86400, .def = "600" },
     LIST(GRP_SMOKE, "namespaces", smoke_namespaces, n_smoke_namespaces, config_check_k8s_name,
          0, 0, NULL),
     STR(GRP_SMOKE, "path", smoke_path, config_check_path, 0, "/healthz"),

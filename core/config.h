@@ -79,7 +79,7 @@ struct config {
     struct cluster_config cluster[2];
 
     /* [smoke] */
-    int smoke_timeout;        /* default 600 */
+    double smoke_timeout;     /* seconds, default 600; 0.1..86400, 3 decimals */
     int n_smoke_namespaces;
     char smoke_namespaces[CONFIG_MAX_LIST][64];   /* empty = all non-system */
     char smoke_path[256];     /* default /healthz */

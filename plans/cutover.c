@@ -4,12 +4,15 @@
  * before the outgoing ones leave it. */
 #include "plans/swap.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "aws/ec2.h"
 #include "aws/elb.h"
+#include "core/strmap.h"
+#include "plans/elb_members.h"
 #include "plans/journal.h"
 #include "plans/swap_world.h"
 #include "plans/tags.h"
@@ -30,6 +33,7 @@ static int swap_health(struct paas *p, const char *lb, const struct swap_side *s
                        size_t *in_service, struct buf *bad, struct err *e)
 {
     struct elb_health *h = NULL;
+    struct strmap by_id;
     size_t nh = 0;
     const char **ids = swap_side_id_ptrs(s);
     int rc;
@@ -46,11 +50,12 @@ static int swap_health(struct paas *p, const char *lb, const struct swap_side *s
     free(ids);
     if (rc < 0)
         return -1;
+    if (strmap_index(&by_id, h, nh, sizeof(*h), offsetof(struct elb_health, instance_id)) < 0) {
+        free(h);
+        return err_set(e, ERR_FAILED, "out of memory");
+    }
     for (size_t i = 0; i < s->n; i++) {
-        const struct elb_health *found = NULL;
-        for (size_t j = 0; j < nh && !found; j++)
-            if (strcmp(h[j].instance_id, s->ids[i]) == 0)
-                found = &h[j];
+        const struct elb_health *found = strmap_get(&by_id, s->ids[i]);
         if (found && strcmp(found->state, "InService") == 0) {
             (*in_service)++;
             continue;
@@ -60,6 +65,7 @@ static int swap_health(struct paas *p, const char *lb, const struct swap_side *s
                    found ? ": " : lb,
                    found ? (found->description[0] ? found->description : found->reason) : "");
     }
+    strmap_release(&by_id);
     free(h);
     return 0;
 }
@@ -101,32 +107,17 @@ static int swap_wait_in_service(struct paas *p, const char *lb,
 
 /* ---- membership ---------------------------------------------------------- */
 
-static int swap_ids_have(char (*ids)[32], size_t n, const char *id)
+/* One ELB change through the single membership helper (elb_members.h),
+ * with the side's ids. w's ELBs are updated to match, so the later rules
+ * diff against what the earlier ones did, not against the first read. */
+static int swap_members(struct paas *p, struct elb_lb *lb, enum elb_members_op op,
+                        const struct swap_side *s, struct err *e)
 {
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(ids[i], id) == 0)
-            return 1;
-    return 0;
-}
-
-/* Registers with lb (reg) or deregisters from it, in one call, the ids in
- * list that are not in except. Nothing to do is no call at all. Used as:
- * incoming nodes not yet on live join it (a resumed swap finds some
- * there); every member but the kept side leaves an ELB. */
-static int swap_elb(struct paas *p, int reg, const char *lb, char (*list)[32],
-                    size_t n, char (*except)[32], size_t n_except, struct err *e)
-{
-    const char **ids = calloc(n + 1, sizeof(*ids));
-    size_t k = 0;
-    int rc = 0;
+    const char **ids = swap_side_id_ptrs(s);
+    int rc;
     if (!ids)
         return err_set(e, ERR_FAILED, "out of memory");
-    for (size_t i = 0; i < n; i++)
-        if (!swap_ids_have(except, n_except, list[i]))
-            ids[k++] = list[i];
-    if (k)
-        rc = reg ? elb_register(&p->aws, lb, ids, k, e)
-                 : elb_deregister(&p->aws, lb, ids, k, e);
+    rc = elb_members_apply(p, lb, op, ids, s->n, e);
     free(ids);
     return rc;
 }
@@ -187,8 +178,7 @@ static int swap_run(struct paas *p, struct swap_world *w, struct swap_result *r,
     }
     /* Rule 2: the incoming nodes join live, in one call, and must all be
      * InService there within swap_timeout. */
-    if (swap_elb(p, 1, live, r->incoming.ids, r->incoming.n,
-                 w->live.instances, w->live.n_instances, e) < 0)
+    if (swap_members(p, &w->live, ELB_MEMBERS_ADD, &r->incoming, e) < 0)
         goto fail;
     rc = swap_wait_in_service(p, live, &r->incoming, config_swap_timeout(&p->cfg), &bad, e);
     if (rc < 0)
@@ -197,7 +187,7 @@ static int swap_run(struct paas *p, struct swap_world *w, struct swap_result *r,
         /* Rule 3: not healthy in time: leave everything as it was. */
         char why[sizeof(e->msg)];
         snprintf(why, sizeof(why), "%s", buf_str(&bad));
-        if (swap_elb(p, 0, live, r->incoming.ids, r->incoming.n, NULL, 0, e) < 0)
+        if (swap_members(p, &w->live, ELB_MEMBERS_REMOVE, &r->incoming, e) < 0)
             goto fail;
         swap_marker_delete(p);
         err_set(e, ERR_FAILED, "%s undone: slot %s's ingress nodes did not all become InService "
@@ -211,14 +201,11 @@ static int swap_run(struct paas *p, struct swap_world *w, struct swap_result *r,
     if (swap_retag(p, &r->incoming, "live", e) < 0 ||
         swap_retag(p, &r->outgoing, "prelive", e) < 0)
         goto fail;
-    /* Rule 5: live keeps exactly the incoming nodes (draining does the
-     * rest), pre-live gets exactly the outgoing ones. */
-    if (swap_elb(p, 0, live, w->live.instances, w->live.n_instances,
-                 r->incoming.ids, r->incoming.n, e) < 0 ||
-        swap_elb(p, 1, prelive, r->outgoing.ids, r->outgoing.n,
-                 w->prelive.instances, w->prelive.n_instances, e) < 0 ||
-        swap_elb(p, 0, prelive, w->prelive.instances, w->prelive.n_instances,
-                 r->outgoing.ids, r->outgoing.n, e) < 0)
+    /* Rule 5: live keeps exactly the incoming nodes (they are all there
+     * since rule 2, so this only deregisters; draining does the rest), then
+     * pre-live gets exactly the outgoing ones. */
+    if (swap_members(p, &w->live, ELB_MEMBERS_EXACTLY, &r->incoming, e) < 0 ||
+        swap_members(p, &w->prelive, ELB_MEMBERS_EXACTLY, &r->outgoing, e) < 0)
         goto fail;
     /* Rule 6: the dispatcher writes the journal record from p->changes. */
     swap_record(p, r);

@@ -4,17 +4,45 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "aws/s3.h"
 #include "plans/identity.h"
 #include "plans/state.h"
 
+/* 10^17 - 1: microseconds since the epoch stay below it until the year
+ * 5138, so the inverted stamp keeps 17 digits. */
+#define JOURNAL_INVERT 99999999999999999LL
+
+/* The newest-first key of a record written at `now` (see journal.h): a
+ * leading '0' (every such key sorts before the time-ordered keys of older
+ * versions, which begin with the year), then the microseconds since the
+ * epoch subtracted from 10^17 - 1 (17 digits: a later record sorts first),
+ * then the UTC time for people reading the bucket, the id (two records of
+ * one microsecond stay apart) and the command name last, so journal_last()
+ * skips other commands without fetching them. */
+static int journal_key(const struct paas *p, const struct timespec *now, const char *id,
+                       char *key, size_t size, struct err *e)
+{
+    long long us = (long long)now->tv_sec * 1000000LL + now->tv_nsec / 1000;
+    char stamp[32];
+    struct tm tm;
+    int n;
+    gmtime_r(&now->tv_sec, &tm);
+    strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm);
+    n = snprintf(key, size, "%s/journal/0%017lld-%s.%06ldZ-%.8s-%s.json", p->cfg.name,
+                 JOURNAL_INVERT - us, stamp, now->tv_nsec / 1000, id,
+                 p->command ? p->command : "unknown");
+    if (n < 0 || (size_t)n >= size)
+        return err_set(e, ERR_FAILED, "journal key for '%s' is too long", p->command);
+    return 0;
+}
+
 int journal_append(struct paas *p, const char *outcome, const char *message,
                    json_t *changes, struct err *e)
 {
-    char id[33], when[32], key[256], user[64], host[256], stamp[32];
+    char id[33], when[32], key[256], user[64], host[256];
     struct timespec now;
-    struct tm tm;
     json_t *rec;
     int rc;
     clock_gettime(CLOCK_REALTIME, &now);
@@ -22,14 +50,8 @@ int journal_append(struct paas *p, const char *outcome, const char *message,
     identity_iso_time(now.tv_sec, when, sizeof(when));
     identity_user(user, sizeof(user));
     identity_host(host, sizeof(host));
-    gmtime_r(&now.tv_sec, &tm);
-    strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm);
-    /* Time to the microsecond first, so keys list in the order the commands
-     * ran (a cutover and a rollback a second apart must not swap places);
-     * the id keeps two records of one microsecond apart; the command name
-     * last so journal_last() skips other commands without fetching them. */
-    snprintf(key, sizeof(key), "%s/journal/%s.%06ldZ-%.8s-%s.json", p->cfg.name, stamp,
-             now.tv_nsec / 1000, id, p->command ? p->command : "unknown");
+    if (journal_key(p, &now, id, key, sizeof(key), e) < 0)
+        return -1;
     rec = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "time", when, "id", id,
                     "command", p->command ? p->command : "?",
                     "command_line", p->command_line, "user", user,
@@ -53,73 +75,37 @@ static int journal_fetch(struct paas *p, const char *key, json_t *into,
     return 0;
 }
 
-struct journal_keys {
-    char **keys;
-    size_t n, cap;
-    const char *prefix;     /* "NAME/journal/" */
+/* ---- reading, newest first --------------------------------------------- */
+
+/* The journal's keys as a listing meets them: newest-first keys (in that
+ * order), then the time-ordered keys of older versions (oldest first). */
+struct journal_scan {
+    char prefix[64];          /* "NAME/journal/" */
+    size_t want;              /* stop once this many newest-first keys; 0 = all */
+    int page;                 /* keys per listing request (0 = 1000) */
+    const char *command;      /* only keys of this command (NULL = all) */
+    char *token;              /* the next page's, while there is one */
+    int started;
+    char **fresh, **old;      /* malloc'd keys */
+    size_t n_fresh, n_old, cap_fresh, cap_old;
+    int ended;                /* the listing went past the journal */
 };
 
-static int journal_collect(const char *key, void *ctx, struct err *e)
+static int journal_push(char ***list, size_t *n, size_t *cap, const char *key,
+                        struct err *e)
 {
-    struct journal_keys *k = ctx;
-    if (strncmp(key, k->prefix, strlen(k->prefix)) != 0)
-        return 0;
-    if (k->n == k->cap) {
-        size_t cap = k->cap ? k->cap * 2 : 64;
-        char **p = realloc(k->keys, cap * sizeof(*p));
-        if (!p)
+    if (*n == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 64;
+        char **g = realloc(*list, ncap * sizeof(*g));
+        if (!g)
             return err_set(e, ERR_FAILED, "out of memory");
-        k->keys = p;
-        k->cap = cap;
+        *list = g;
+        *cap = ncap;
     }
-    k->keys[k->n] = strdup(key);
-    if (!k->keys[k->n])
+    if (!((*list)[*n] = strdup(key)))
         return err_set(e, ERR_FAILED, "out of memory");
-    k->n++;
+    (*n)++;
     return 0;
-}
-
-/* Every journal key, oldest first (they begin with the time). The listing
- * asks for the prefix NAME, not NAME/journal/: moto 5.2.1 verifies S3
- * signatures against the decoded query, so any value holding an encoded '/'
- * fails there even from the AWS SDKs, while a paas name never needs
- * encoding. The lock and swap keys that come along are filtered here. */
-static int journal_keys(struct paas *p, struct journal_keys *k, char *prefix,
-                        size_t size, struct err *e)
-{
-    memset(k, 0, sizeof(*k));
-    snprintf(prefix, size, "%s/journal/", p->cfg.name);
-    k->prefix = prefix;
-    if (s3_list_objects(&p->aws, p->cfg.state_bucket, p->cfg.name, journal_collect, k, e) == 0)
-        return 0;
-    if (strcmp(e->code, "NoSuchBucket") == 0) {
-        err_init(e);
-        return 0;
-    }
-    return -1;
-}
-
-static void journal_keys_release(struct journal_keys *k)
-{
-    for (size_t i = 0; i < k->n; i++)
-        free(k->keys[i]);
-    free(k->keys);
-}
-
-int journal_list(struct paas *p, size_t max, json_t **out, struct err *e)
-{
-    struct journal_keys k;
-    char prefix[128];
-    int rc = journal_keys(p, &k, prefix, sizeof(prefix), e);
-    *out = json_array();
-    for (size_t i = k.n; rc == 0 && i > 0 && (max == 0 || json_array_size(*out) < max); i--)
-        rc = journal_fetch(p, k.keys[i - 1], *out, e);
-    journal_keys_release(&k);
-    if (rc < 0) {
-        json_decref(*out);
-        *out = NULL;
-    }
-    return rc;
 }
 
 /* "...-cutover.json" for command "cutover". */
@@ -129,6 +115,91 @@ static int journal_key_is(const char *key, const char *command)
     return kl > cl + 6 && key[kl - cl - 6] == '-' &&
            strncmp(key + kl - cl - 5, command, cl) == 0 &&
            strcmp(key + kl - 5, ".json") == 0;
+}
+
+static int journal_collect(const char *key, void *ctx, struct err *e)
+{
+    struct journal_scan *k = ctx;
+    size_t pl = strlen(k->prefix);
+    if (k->ended)
+        return 0;
+    if (strncmp(key, k->prefix, pl) != 0) {
+        /* Keys are listed in order: past NAME/journal/ there is no more. */
+        k->ended = strcmp(key, k->prefix) > 0;
+        return 0;
+    }
+    if (k->command && !journal_key_is(key, k->command))
+        return 0;
+    if (key[pl] != '0')
+        return journal_push(&k->old, &k->n_old, &k->cap_old, key, e);
+    /* Every key of the page is kept: the next page starts after it. */
+    return journal_push(&k->fresh, &k->n_fresh, &k->cap_fresh, key, e);
+}
+
+/* Lists the journal on from where the last call stopped, until `want`
+ * newest-first keys are seen (0: to the end). The listing asks for the
+ * prefix NAME, starting after "NAME." ('.' sorts just before '/'), not for
+ * NAME/journal/: moto 5.2.1 verifies S3 signatures against the decoded
+ * query, so any value holding an encoded '/' fails there even from the AWS
+ * SDKs, while a paas name never needs encoding. The start skips the keys of
+ * other paas names that begin with this one ("prod-eu/" sorts before
+ * "prod/"), so with newest-first keys the first page holds the newest
+ * records: one short request. */
+static int journal_scan(struct paas *p, struct journal_scan *k, struct err *e)
+{
+    char after[64];
+    struct s3_list_opts o = { p->cfg.name, after, k->page };
+    int rc = 0;
+    snprintf(k->prefix, sizeof(k->prefix), "%s/journal/", p->cfg.name);
+    snprintf(after, sizeof(after), "%s.", p->cfg.name);
+    while (rc == 0 && !k->ended && (!k->started || k->token) &&
+           !(k->want && k->n_fresh >= k->want)) {
+        k->started = 1;
+        rc = s3_list_page(&p->aws, p->cfg.state_bucket, &o, &k->token, journal_collect, k, e);
+    }
+    if (rc < 0 && strcmp(e->code, "NoSuchBucket") == 0) {
+        err_init(e);
+        k->ended = 1;
+        return 0;
+    }
+    return rc;
+}
+
+static void journal_scan_release(struct journal_scan *k)
+{
+    free(k->token);
+    for (size_t i = 0; i < k->n_fresh; i++)
+        free(k->fresh[i]);
+    for (size_t i = 0; i < k->n_old; i++)
+        free(k->old[i]);
+    free(k->fresh);
+    free(k->old);
+}
+
+/* The i-th newest key the scan saw, or NULL past the last. */
+static const char *journal_nth(const struct journal_scan *k, size_t i)
+{
+    if (i < k->n_fresh)
+        return k->fresh[i];
+    i -= k->n_fresh;
+    return i < k->n_old ? k->old[k->n_old - 1 - i] : NULL;
+}
+
+int journal_list(struct paas *p, size_t max, json_t **out, struct err *e)
+{
+    /* The lock and swap keys follow the journal: one more key shows the end. */
+    struct journal_scan k = { .want = max, .page = max && max < 999 ? (int)max + 1 : 0 };
+    const char *key;
+    int rc = journal_scan(p, &k, e);
+    *out = json_array();
+    for (size_t i = 0; rc == 0 && (max == 0 || i < max) && (key = journal_nth(&k, i)); i++)
+        rc = journal_fetch(p, key, *out, e);
+    journal_scan_release(&k);
+    if (rc < 0) {
+        json_decref(*out);
+        *out = NULL;
+    }
+    return rc;
 }
 
 static int journal_matches(json_t *rec, const char *command)
@@ -141,20 +212,23 @@ static int journal_matches(json_t *rec, const char *command)
 int journal_last(struct paas *p, const char *command, json_t **out,
                  struct err *e)
 {
-    struct journal_keys k;
-    char prefix[128];
+    /* Pages of 100 keys: the last cutover is usually among the newest few
+     * records, and a page is read only while no record of it was ok. */
+    struct journal_scan k = { .want = 1, .page = 100, .command = command };
+    const char *key;
     json_t *one = json_array();
-    int rc = journal_keys(p, &k, prefix, sizeof(prefix), e);
+    int rc = journal_scan(p, &k, e);
     *out = NULL;
-    for (size_t i = k.n; rc == 0 && i > 0 && !*out; i--) {
-        if (!journal_key_is(k.keys[i - 1], command))
-            continue;
+    for (size_t i = 0; rc == 0 && !*out && (key = journal_nth(&k, i)); i++) {
+        k.want = i + 2;   /* the next key, if this one is no match */
         json_array_clear(one);
-        rc = journal_fetch(p, k.keys[i - 1], one, e);
+        rc = journal_fetch(p, key, one, e);
         if (rc == 0 && journal_matches(json_array_get(one, 0), command))
             *out = json_incref(json_array_get(one, 0));
+        else if (rc == 0)
+            rc = journal_scan(p, &k, e);
     }
-    journal_keys_release(&k);
+    journal_scan_release(&k);
     json_decref(one);
     return rc;
 }

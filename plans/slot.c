@@ -15,7 +15,9 @@
 #include "aws/elb.h"
 #include "aws/s3.h"
 #include "aws/sts.h"
+#include "core/strmap.h"
 #include "plans/bootstrap.h"
+#include "plans/elb_members.h"
 #include "plans/shell.h"
 #include "plans/tags.h"
 #include "plans/wait.h"
@@ -102,6 +104,7 @@ void slot_record_name(const struct paas *p, const char *slot, const char *host,
 struct slot_inst {
     struct ec2_instance *i;
     int role, zone;
+    int retag;                 /* kept, with incomplete tags: repair them */
 };
 
 /* One role in one zone. */
@@ -129,7 +132,7 @@ struct slot_plan {
     struct slot_inst *alive;
     size_t n_alive;
     struct slot_group g[SLOT_N_ROLES][SHELL_Z];
-    const char **extras, **start, **retag;
+    const char **extras, **start;
     size_t n_extras, n_start, n_retag;
     char traffic[16];
     char bucket[64];
@@ -156,7 +159,6 @@ static void slot_plan_release(struct slot_plan *s)
     free(s->alive);
     free(s->extras);
     free(s->start);
-    free(s->retag);
     free(s->objects);
     for (int f = 0; f < SLOT_N_FILES; f++)
         buf_release(&s->files[f].body);
@@ -332,17 +334,18 @@ static int slot_push(const char ***list, size_t *n, size_t cap, const char *id)
 /* The diff entry of one kept instance: =, or ~ when stopped or its tags
  * are incomplete. */
 static int slot_decide_kept(struct paas *p, struct slot_plan *s, int r, int z,
-                            struct ec2_instance *i, struct diff *d)
+                            struct slot_inst *x, struct diff *d)
 {
+    struct ec2_instance *i = x->i;
     struct res_tags rt;
     int stopped = strcmp(i->state, "stopped") == 0 || strcmp(i->state, "stopping") == 0;
     int retag;
     res_tags_init(&rt, p->cfg.name, s->slot, slot_role_name((enum slot_role)r),
                   r == ROLE_INGRESS ? s->traffic : NULL, "%s-%d",
                   slot_role_name((enum slot_role)r), z + 1);
-    retag = !res_tags_complete(&rt, &i->tags);
-    if ((stopped && slot_push(&s->start, &s->n_start, s->n_seen, i->id) < 0) ||
-        (retag && slot_push(&s->retag, &s->n_retag, s->n_seen, i->id) < 0))
+    retag = x->retag = !res_tags_complete(&rt, &i->tags);
+    s->n_retag += (size_t)retag;
+    if (stopped && slot_push(&s->start, &s->n_start, s->n_seen, i->id) < 0)
         return -1;
     diff_add(d, stopped || retag ? DIFF_UPDATE : DIFF_EXISTS, "instance", i->tags.name,
              i->id, "%s %s in %s%s%s%s%s", slot_role_name((enum slot_role)r), i->type,
@@ -361,7 +364,7 @@ static int slot_decide_group(struct paas *p, struct slot_plan *s, int r, int z,
     g->keep = (int)g->n_have < g->want ? (int)g->n_have : g->want;
     g->launch = g->want - g->keep;
     for (int k = 0; k < g->keep; k++)
-        if (slot_decide_kept(p, s, r, z, s->alive[g->first + k].i, d) < 0)
+        if (slot_decide_kept(p, s, r, z, &s->alive[g->first + k], d) < 0)
             return -1;
     snprintf(name, sizeof(name), "%s-%s-%s-%d", p->cfg.name, s->slot, role, z + 1);
     g->d_first = d->n;
@@ -532,19 +535,11 @@ static int slot_apply_extras(struct paas *p, struct slot_plan *s, struct err *e)
     int rc;
     if (s->n_extras == 0)
         return 0;
-    for (int l = 0; l < SHELL_N_LB; l++) {
-        const char **ids = calloc(s->n_extras, sizeof(*ids));
-        size_t n = 0;
-        if (!ids)
-            return err_set(e, ERR_FAILED, "out of memory");
-        for (size_t i = 0; i < s->n_extras; i++)
-            if (s->shell->have_lb[l] && elb_lb_has(&s->shell->lb[l], s->extras[i]))
-                ids[n++] = s->extras[i];
-        rc = elb_deregister(&p->aws, s->shell->lb[l].name, ids, n, e);
-        free(ids);
-        if (rc < 0)
+    for (int l = 0; l < SHELL_N_LB; l++)
+        if (s->shell->have_lb[l] &&
+            elb_members_apply(p, &s->shell->lb[l], ELB_MEMBERS_REMOVE, s->extras,
+                              s->n_extras, e) < 0)
             return err_wrap(e, "taking extra ingress nodes out of %s", s->shell->lb[l].name);
-    }
     aws_batch_init(&b);
     ec2_terminate_instances(&b, s->extras, s->n_extras);
     rc = aws_batch_run(&p->aws, &b, e);
@@ -566,29 +561,71 @@ static int slot_apply_start(struct paas *p, struct slot_plan *s,
     return rc < 0 ? err_wrap(e, "starting stopped instances") : 0;
 }
 
-/* Repairs incomplete tags: CreateTags per instance (rare: tags are set at
- * creation; this only mends hand edits). */
+/* The traffic value a repaired ingress node gets: its own when it has one
+ * (a repair never moves traffic), else the slot's. NULL for other roles. */
+static const char *slot_retag_traffic(const struct slot_plan *s, const struct slot_inst *x)
+{
+    if (x->role != ROLE_INGRESS)
+        return NULL;
+    return x->i->tags.traffic[0] ? x->i->tags.traffic : s->traffic;
+}
+
+/* One CreateTags call for the marked instances of alive[first, end) that
+ * get the same traffic value as alive[lead]; they are unmarked. */
+static int slot_retag_run(struct paas *p, struct slot_plan *s, size_t lead, size_t end,
+                          const char **ids, struct err *e)
+{
+    const struct slot_inst *x = &s->alive[lead];
+    const char *traffic = slot_retag_traffic(s, x);
+    const char *keys[5], *vals[5];
+    struct res_tags rt;
+    size_t n = 0;
+    res_tags_init(&rt, p->cfg.name, s->slot, slot_role_name((enum slot_role)x->role),
+                  traffic, "%s-%d", slot_role_name((enum slot_role)x->role), x->zone + 1);
+    for (size_t t = 0; t < rt.n; t++) {
+        keys[t] = rt.t[t].key;
+        vals[t] = rt.t[t].value;
+    }
+    for (size_t a = lead; a < end; a++) {
+        struct slot_inst *y = &s->alive[a];
+        const char *ty = slot_retag_traffic(s, y);
+        if (y->retag && (!traffic || strcmp(ty, traffic) == 0)) {
+            ids[n++] = y->i->id;
+            y->retag = 0;
+        }
+    }
+    if (ec2_create_tags(&p->aws, ids, n, keys, vals, rt.n, e) < 0)
+        return err_wrap(e, "tagging %zu %s instance(s) in %s", n,
+                        slot_role_name((enum slot_role)x->role), x->i->az);
+    return 0;
+}
+
+/* Repairs incomplete tags (rare: tags are set at creation; this mends hand
+ * edits). The tag set is the same for every instance of one role in one
+ * zone (and, for ingress nodes, one traffic value), so each such group is
+ * one CreateTags call however many instances it holds. alive is sorted by
+ * role and zone, so a group is a range. */
 static int slot_apply_retag(struct paas *p, struct slot_plan *s, struct err *e)
 {
-    for (size_t k = 0; k < s->n_retag; k++)
-        for (size_t a = 0; a < s->n_alive; a++) {
-            const struct slot_inst *x = &s->alive[a];
-            struct res_tags rt;
-            const char *keys[5], *vals[5];
-            if (strcmp(x->i->id, s->retag[k]) != 0)
-                continue;
-            res_tags_init(&rt, p->cfg.name, s->slot, slot_role_name((enum slot_role)x->role),
-                          x->role == ROLE_INGRESS ? (x->i->tags.traffic[0] ?
-                                                     x->i->tags.traffic : s->traffic) : NULL,
-                          "%s-%d", slot_role_name((enum slot_role)x->role), x->zone + 1);
-            for (size_t t = 0; t < rt.n; t++) {
-                keys[t] = rt.t[t].key;
-                vals[t] = rt.t[t].value;
-            }
-            if (ec2_create_tags(&p->aws, &s->retag[k], 1, keys, vals, rt.n, e) < 0)
-                return err_wrap(e, "tagging %s", s->retag[k]);
-        }
-    return 0;
+    const char **ids;
+    int rc = 0;
+    if (s->n_retag == 0)
+        return 0;
+    ids = calloc(s->n_alive + 1, sizeof(*ids));
+    if (!ids)
+        return err_set(e, ERR_FAILED, "out of memory");
+    for (size_t a = 0; a < s->n_alive && rc == 0;) {
+        size_t end = a;
+        while (end < s->n_alive && s->alive[end].role == s->alive[a].role &&
+               s->alive[end].zone == s->alive[a].zone)
+            end++;
+        for (size_t k = a; k < end && rc == 0; k++)
+            if (s->alive[k].retag)
+                rc = slot_retag_run(p, s, k, end, ids, e);
+        a = end;
+    }
+    free(ids);
+    return rc;
 }
 
 /* The ClientToken of group (r, z): every instance of it ever seen. */
@@ -679,10 +716,14 @@ static int slot_apply_launch(struct paas *p, struct slot_plan *s, struct diff *d
 static int slot_wait_running(struct paas *p, struct slot_plan *s, struct err *e)
 {
     struct wait w;
+    struct strmap extras;
     char what[64];
     size_t want = 0;
+    int rc = 0;
     for (int r = 0; r < SLOT_N_ROLES; r++)
         want += (size_t)slot_role_count(s, r);
+    if (strmap_index_strs(&extras, s->extras, s->n_extras) < 0)
+        return err_set(e, ERR_FAILED, "out of memory");
     snprintf(what, sizeof(what), "instances of slot %s running", s->slot);
     wait_init(&w, what, 1200);
     for (;;) {
@@ -690,14 +731,11 @@ static int slot_wait_running(struct paas *p, struct slot_plan *s, struct err *e)
         char status[64];
         free(s->now);
         s->now = NULL;
-        if (slot_read_instances(p, s->slot, &s->now, &s->n_now, e) < 0)
-            return -1;
+        if ((rc = slot_read_instances(p, s->slot, &s->now, &s->n_now, e)) < 0)
+            break;
         for (size_t i = 0; i < s->n_now; i++) {
             const struct ec2_instance *x = &s->now[i];
-            int extra = 0;
-            for (size_t k = 0; k < s->n_extras; k++)
-                extra |= strcmp(s->extras[k], x->id) == 0;
-            if (extra || !slot_instance_alive(x))
+            if (strmap_has(&extras, x->id) || !slot_instance_alive(x))
                 continue;
             alive++;
             running += strcmp(x->state, "running") == 0;
@@ -707,11 +745,13 @@ static int slot_wait_running(struct paas *p, struct slot_plan *s, struct err *e)
         /* A just-launched instance may not be listed yet: wait for all. */
         if (running == alive && alive >= want)
             break;
-        if (wait_next(p, &w, e) < 0)
-            return -1;
+        if ((rc = wait_next(p, &w, e)) < 0)
+            break;
     }
-    wait_done(p, &w);
-    return 0;
+    if (rc == 0)
+        wait_done(p, &w);
+    strmap_release(&extras);
+    return rc;
 }
 
 /* The running instance of role r (after the wait), or NULL. */
@@ -772,10 +812,9 @@ static int slot_apply_elb(struct paas *p, struct slot_plan *s, struct err *e)
         for (size_t i = 0; i < s->n_now; i++)
             if (strcmp(s->now[i].state, "running") == 0 &&
                 strcmp(s->now[i].tags.role, "ingress") == 0 &&
-                strcmp(s->now[i].tags.traffic, traffic) == 0 &&
-                !elb_lb_has(&s->shell->lb[l], s->now[i].id))
+                strcmp(s->now[i].tags.traffic, traffic) == 0)
                 ids[n++] = s->now[i].id;
-        rc = elb_register(&p->aws, s->shell->lb[l].name, ids, n, e);
+        rc = elb_members_apply(p, &s->shell->lb[l], ELB_MEMBERS_ADD, ids, n, e);
         free(ids);
         if (rc < 0)
             return err_wrap(e, "registering the ingress nodes of slot %s", s->slot);

@@ -3,10 +3,12 @@
 #include "plans/status.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/strmap.h"
 #include "plans/journal.h"
 #include "plans/shell.h"
 #include "plans/swap.h"
@@ -102,18 +104,10 @@ static void status_add_drift(struct status_report *r, const char *id,
     va_end(ap);
 }
 
+/* A bisection: lb's members are sorted (aws/elb.h). */
 static int status_is_member(const struct status_elb *s, const char *id)
 {
     return s->exists && elb_lb_has(&s->lb, id);
-}
-
-static const struct ec2_instance *status_instance(const struct status_report *r,
-                                                  const char *id)
-{
-    for (size_t i = 0; i < r->n_instances; i++)
-        if (strcmp(r->instances[i].id, id) == 0)
-            return &r->instances[i];
-    return NULL;
 }
 
 /* An ingress node belongs on exactly the ELB its traffic tag names. */
@@ -133,11 +127,11 @@ static void status_drift_of_node(struct status_report *r, const struct ec2_insta
                          in->tags.slot, t);
 }
 
-static void status_drift_of_elb(struct status_report *r, const struct status_elb *s,
-                                const char *label)
+static void status_drift_of_elb(struct status_report *r, const struct strmap *by_id,
+                                const struct status_elb *s, const char *label)
 {
     for (size_t i = 0; s->exists && i < s->lb.n_instances; i++) {
-        const struct ec2_instance *in = status_instance(r, s->lb.instances[i]);
+        const struct ec2_instance *in = strmap_get(by_id, s->lb.instances[i]);
         if (!in || strcmp(in->tags.role, "ingress") != 0 ||
             (strcmp(in->tags.slot, "a") != 0 && strcmp(in->tags.slot, "b") != 0))
             status_add_drift(r, s->lb.instances[i], "member of the %s ELB %s but no "
@@ -145,16 +139,22 @@ static void status_drift_of_elb(struct status_report *r, const struct status_elb
     }
 }
 
-static void status_drift(struct status_report *r)
+static int status_drift(struct status_report *r, struct err *e)
 {
+    struct strmap by_id;
     for (size_t i = 0; i < r->n_instances; i++) {
         const struct ec2_instance *in = &r->instances[i];
         if (strcmp(in->tags.role, "ingress") == 0 &&
             strcmp(in->state, "terminated") != 0 && strcmp(in->state, "shutting-down") != 0)
             status_drift_of_node(r, in);
     }
-    status_drift_of_elb(r, &r->live, "live");
-    status_drift_of_elb(r, &r->prelive, "pre-live");
+    if (strmap_index(&by_id, r->instances, r->n_instances, sizeof(*r->instances),
+                     offsetof(struct ec2_instance, id)) < 0)
+        return err_set(e, ERR_FAILED, "out of memory");
+    status_drift_of_elb(r, &by_id, &r->live, "live");
+    status_drift_of_elb(r, &by_id, &r->prelive, "pre-live");
+    strmap_release(&by_id);
+    return 0;
 }
 
 /* The marker and the journal live in the state bucket, which exists once
@@ -176,6 +176,5 @@ int plan_status(struct paas *p, struct status_report *r, struct err *e)
         status_find_instances(p, r, e) < 0 || status_state_bucket(p, r, e) < 0)
         return -1;
     status_traffic_slots(r);
-    status_drift(r);
-    return 0;
+    return status_drift(r, e);
 }

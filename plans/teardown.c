@@ -6,6 +6,7 @@
  * gateways linger for minutes). */
 #include "plans/teardown.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +16,9 @@
 #include "aws/elb.h"
 #include "aws/route53.h"
 #include "aws/s3.h"
+#include "core/strmap.h"
 #include "core/util.h"
+#include "plans/elb_members.h"
 #include "plans/shell.h"
 #include "plans/slot.h"
 #include "plans/tags.h"
@@ -53,31 +56,35 @@ static int td_wait_terminated(struct paas *p, const char *slot,
                               const char *const *ids, size_t n, struct err *e)
 {
     struct wait w;
+    struct strmap waited;
     char what[64];
+    int rc = 0;
     if (n == 0)
         return 0;
+    if (strmap_index_strs(&waited, ids, n) < 0)
+        return err_set(e, ERR_FAILED, "out of memory");
     snprintf(what, sizeof(what), "instances of %s terminated", slot);
     wait_init(&w, what, 1200);
     for (;;) {
         struct ec2_instance *in;
         size_t m, alive = 0;
         char status[64];
-        if (slot_read_instances(p, slot, &in, &m, e) < 0)
-            return -1;
+        if ((rc = slot_read_instances(p, slot, &in, &m, e)) < 0)
+            break;
         for (size_t i = 0; i < m; i++)
-            for (size_t k = 0; k < n; k++)
-                alive += strcmp(in[i].id, ids[k]) == 0 &&
-                         strcmp(in[i].state, "terminated") != 0;
+            alive += strmap_has(&waited, in[i].id) && strcmp(in[i].state, "terminated") != 0;
         free(in);
         snprintf(status, sizeof(status), "%zu/%zu terminated", n - alive, n);
         wait_progress(p, &w, status);
         if (alive == 0)
             break;
-        if (wait_next(p, &w, e) < 0)
-            return -1;
+        if ((rc = wait_next(p, &w, e)) < 0)
+            break;
     }
-    wait_done(p, &w);
-    return 0;
+    if (rc == 0)
+        wait_done(p, &w);
+    strmap_release(&waited);
+    return rc;
 }
 
 /* Terminates the alive instances of `slot` ("a", "b" or "shell" for the
@@ -140,23 +147,28 @@ static int td_delete_groups(struct paas *p, const char *vpc,
 {
     struct ec2_filter f[] = { { "vpc-id", { vpc, NULL } } };
     struct ec2_security_group *all = NULL;
+    struct strmap going;
     struct aws_batch b;
     size_t na = 0;
     if (n == 0)
         return 0;
     if (vpc[0] && ec2_describe_security_groups(&p->aws, f, 1, &all, &na, e) < 0)
         return -1;
+    if (strmap_index(&going, g, n, sizeof(*g), offsetof(struct ec2_security_group, id)) < 0) {
+        free(all);
+        return err_set(e, ERR_FAILED, "out of memory");
+    }
     aws_batch_init(&b);
     for (size_t i = 0; i < na; i++) {
         struct ec2_perm refs[EC2_MAX_PERMS];
         size_t nr = 0;
         for (size_t k = 0; k < all[i].n_perms; k++)
-            for (size_t j = 0; j < n; j++)
-                if (strcmp(all[i].perms[k].group_id, g[j].id) == 0)
-                    refs[nr++] = all[i].perms[k];
+            if (strmap_has(&going, all[i].perms[k].group_id))
+                refs[nr++] = all[i].perms[k];
         if (nr)
             ec2_revoke_ingress(&b, all[i].id, refs, nr);
     }
+    strmap_release(&going);
     free(all);
     if (td_run(p, &b, 0, "revoking rules that name the groups", e) < 0)
         return -1;
@@ -272,17 +284,20 @@ static void td_slot_decide(struct td_slot *t, struct diff *d)
                  t->slot);
 }
 
+/* Every instance of the slot leaves both ELBs (the live one only holds
+ * them if the traffic tags drifted: a live slot is refused before this). */
 static int td_slot_deregister(struct paas *p, struct td_slot *t, struct err *e)
 {
     const char **ids = calloc(t->n_inst + 1, sizeof(*ids));
     int rc = 0;
     if (!ids)
         return err_set(e, ERR_FAILED, "out of memory");
-    for (int l = 0; l < SHELL_N_LB && rc == 0; l++) {
-        size_t n = td_members(t, l, ids);
-        if (n && elb_deregister(&p->aws, t->lb[l].name, ids, n, e) < 0)
+    for (size_t i = 0; i < t->n_inst; i++)
+        ids[i] = t->inst[i].id;
+    for (int l = 0; l < SHELL_N_LB && rc == 0; l++)
+        if (t->have_lb[l] &&
+            elb_members_apply(p, &t->lb[l], ELB_MEMBERS_REMOVE, ids, t->n_inst, e) < 0)
             rc = err_wrap(e, "teardown, deregistering from %s", t->lb[l].name);
-    }
     free(ids);
     return rc;
 }

@@ -105,6 +105,21 @@ def wait_http(url, timeout=30):
     return False
 
 
+def _wait_own_listener(proc, log_path, line, timeout=30):
+    """True once proc (alive) has written line to its log; False if it
+    exits first or the timeout passes."""
+    deadline = time.time() + timeout
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            with open(log_path) as f:
+                if line in f.read():
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.05)
+    return False
+
+
 class Moto:
     """A moto_server on a free loopback port. auth=True: signature checking
     on, with an IAM user whose key is in .key_id/.secret."""
@@ -123,13 +138,29 @@ class Moto:
         if record:
             env["MOTO_ENABLE_RECORDING"] = "True"
             env["MOTO_RECORDER_FILEPATH"] = os.path.join(self.workdir, "recording.jsonl")
-        self.proc = start_process(["moto_server", "-H", "127.0.0.1", "-p", str(self.port)],
-                                  env=env, log_path=os.path.join(self.workdir, f"moto-{self.port}.log"))
-        if not wait_http(self.url + "/moto-api/"):
-            raise RuntimeError(f"moto_server did not start on {self.url}")
+        self._start(env)
         self.key_id, self.secret = "testing", "testing"
         if auth:
             self._make_user()
+
+    def _start(self, env, attempts=5):
+        """Starts moto_server on a free port. Test programs run in parallel
+        (tests/run), so another one may take the port between free_port()
+        and the bind: then this server exits and an answer on the port
+        would come from the other test's server. So the port counts as ours
+        only once our own process logged that it runs there; else retry on
+        another port."""
+        for _ in range(attempts):
+            log_path = os.path.join(self.workdir, f"moto-{self.port}.log")
+            self.proc = start_process(["moto_server", "-H", "127.0.0.1", "-p", str(self.port)],
+                                      env=env, log_path=log_path)
+            if _wait_own_listener(self.proc, log_path, f"Running on {self.url}") and \
+                    wait_http(self.url + "/moto-api/"):
+                return
+            stop_process(self.proc)
+            self.port = free_port()
+            self.url = f"http://127.0.0.1:{self.port}"
+        raise RuntimeError(f"moto_server did not start on a free port ({attempts} tries)")
 
     def _make_user(self):
         import boto3

@@ -333,6 +333,26 @@ static void test_shell_errors(void)
                "bastion_type: 't3' is not an instance type");
 }
 
+/* [smoke] timeout takes seconds with up to three decimals. */
+static void test_seconds(void)
+{
+    expect_good("smoke timeout fraction", append("[smoke]\ntimeout = 0.25\n"));
+    T_OK("smoke timeout 0.25", cfg.smoke_timeout > 0.249 && cfg.smoke_timeout < 0.251,
+         "got %f", cfg.smoke_timeout);
+    expect_good("smoke timeout whole", append("[smoke]\ntimeout = 86400\n"));
+    T_INTEQ("smoke timeout max", cfg.smoke_timeout, 86400);
+    expect_bad("smoke timeout too small", append("[smoke]\ntimeout = 0.05\n"), 25,
+               "timeout: 0.05 is out of range 0.1..86400 seconds");
+    expect_bad("smoke timeout too big", append("[smoke]\ntimeout = 86400.5\n"), 25,
+               "out of range");
+    expect_bad("smoke timeout four decimals", append("[smoke]\ntimeout = 1.2345\n"), 25,
+               "is not a number of seconds");
+    expect_bad("smoke timeout bare dot", append("[smoke]\ntimeout = 1.\n"), 25,
+               "is not a number of seconds");
+    expect_bad("smoke timeout minus", append("[smoke]\ntimeout = -1\n"), 25,
+               "is not a number of seconds");
+}
+
 static void test_number_errors(void)
 {
     expect_bad("count not a number", edit("ingress_count = 2", "ingress_count = 3x"), 21,
@@ -528,6 +548,7 @@ int main(void)
     test_paas_errors();
     test_shell_errors();
     test_number_errors();
+    test_seconds();
     test_elb_errors();
     test_cluster_keys();
     test_paths();
