@@ -81,4 +81,14 @@ with open("/dev/full", "w") as full:
                        text=True, timeout=60, stdin=subprocess.DEVNULL)
 check("output/write-error-exit-1", p.returncode == 1 and "standard output" in p.stderr,
       f"rc={p.returncode} {p.stderr!r}")
+# The sanitizer safety net: a leak in a run that exits 1 must not pass as
+# that expected failure (tests/run sets exitcode=86 for ASan and UBSan).
+probe_dir = os.environ.get("PROBE_DIR", "")
+leak = os.path.join(probe_dir, "leak_probe")
+if probe_dir and os.path.exists(leak):
+    p = subprocess.run([leak], capture_output=True, text=True, timeout=60)
+    check("sanitizer/leak-exits-86", p.returncode == 86 and "LeakSanitizer" in p.stderr,
+          f"rc={p.returncode} {p.stderr[-300:]!r}")
+else:
+    check("sanitizer/leak-probe-built", False, f"no {leak}: run through make check")
 done()
