@@ -36,6 +36,9 @@ Test control (never delayed, failed or ACL-checked):
   POST /_standin/snapshot   remember the whole store (as `consul snapshot save`)
   POST /_standin/restore    put it back, index included (so indexes go backwards),
                             waking every blocking query
+  POST /_standin/interpose  {"key":K,"value":BASE64,"flags":F}: just before the next
+                            transaction is applied, another client writes K (a race
+                            made deterministic, for conflict tests)
 
 Values are never logged.
 """
@@ -311,6 +314,11 @@ class Handler(BaseHTTPRequestHandler):
             return self.text(413, f"Transaction contains too many operations ({len(ops)} > {MAX_TXN_OPS})")
         st = self.server.store
         with st.cond:
+            if self.server.interpose:
+                w, self.server.interpose = self.server.interpose, None
+                st.write(w["key"], base64.b64decode(w.get("value") or ""), int(w.get("flags") or 0),
+                         st.index + 1)
+                st.commit()
             idx = st.index + 1
             results, errors, staged, gone = [], [], {}, set()
 
@@ -407,6 +415,9 @@ class Handler(BaseHTTPRequestHandler):
             if "latencyMs" in data:
                 srv.opts.latency_ms = int(data["latencyMs"])
             return self.reply(200, {"failRate": srv.opts.fail_rate, "latencyMs": srv.opts.latency_ms})
+        if path == "/_standin/interpose" and method == "POST":
+            srv.interpose = data
+            return self.reply(200, {"armed": True})
         if path == "/_standin/snapshot" and method == "POST":
             with st.cond:
                 st.saved = ({k: dict(v) for k, v in st.kv.items()}, dict(st.tomb), st.index)
@@ -433,6 +444,7 @@ class Server(ThreadingHTTPServer):
         self.opts = opts
         self.tls = tls
         self.stopping = False
+        self.interpose = None
         self.store = Store(opts.start_index)
         self.rng = random.Random(opts.seed)
         self.stats_lock = threading.Lock()
