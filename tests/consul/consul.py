@@ -30,12 +30,13 @@ fraction of API requests 500 "injected fault" before doing anything.
 --tls-cert/--tls-key serve HTTPS.
 
 Test control (never delayed, failed or ACL-checked):
-  GET  /_standin/stats      {"requests":N,"writes":N,"txn":N,"txnOps":N,"index":N,"byPath":{...}}
+  GET  /_standin/stats      {"requests":N,"writes":N,"txn":N,"txnOps":N,"faults":N,"index":N,
+                            "keys":N,"byPath":{...}}
   DELETE /_standin/stats    reset the counters
   POST /_standin/faults     {"failRate":R,"latencyMs":N}
   POST /_standin/snapshot   remember the whole store (as `consul snapshot save`)
-  POST /_standin/restore    put it back, index included (so indexes go backwards),
-                            waking every blocking query
+  POST /_standin/restore    put it back (so a prefix's index goes backwards; the raft
+                            index goes on, as in Consul), waking every blocking query
   POST /_standin/interpose  {"key":K,"value":BASE64,"flags":F}: just before the next
                             transaction is applied, another client writes K (a race
                             made deterministic, for conflict tests)
@@ -189,6 +190,8 @@ class Handler(BaseHTTPRequestHandler):
         if srv.opts.latency_ms:
             time.sleep(srv.opts.latency_ms / 1000.0)
         if srv.opts.fail_rate and srv.rng.random() < srv.opts.fail_rate:
+            with srv.stats_lock:
+                srv.stats["faults"] += 1
             return self.text(500, "injected fault (--fail-rate)")
         if srv.opts.acl_token:
             tok = self.headers.get("X-Consul-Token") or q.get("token", "")
@@ -426,9 +429,12 @@ class Handler(BaseHTTPRequestHandler):
             with st.cond:
                 if not st.saved:
                     return self.text(400, "no snapshot")
-                kv, tomb, index = st.saved
+                # The KV table goes back to the snapshot's indexes; the raft
+                # index goes on (a restore is itself a raft operation).
+                kv, tomb, _ = st.saved
                 st.kv = {k: dict(v) for k, v in kv.items()}
-                st.tomb, st.index = dict(tomb), index
+                st.tomb = dict(tomb)
+                st.index += 1
                 st.generation += 1
                 st.cond.notify_all()
                 return self.reply(200, {"index": st.index})
@@ -452,7 +458,7 @@ class Server(ThreadingHTTPServer):
         super().__init__(addr, Handler)
 
     def reset_stats(self):
-        self.stats = {"requests": 0, "writes": 0, "txn": 0, "txnOps": 0, "byPath": {}}
+        self.stats = {"requests": 0, "writes": 0, "txn": 0, "txnOps": 0, "faults": 0, "byPath": {}}
 
     def get_request(self):
         sock, addr = self.socket.accept()
