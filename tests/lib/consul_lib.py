@@ -12,11 +12,14 @@ import time
 
 from harness import ROOT, start_process
 
-try:
-    import consul  # noqa: F401
-except ImportError:  # Debian's package, when python3 is not the system one
-    sys.path.append("/usr/lib/python3/dist-packages")
+# Debian's package lives in the system python's dist-packages; python3 may
+# be another interpreter, and the repository's C folder consul/ must not be
+# mistaken for it (a namespace package when the working directory is the root).
+sys.path = [p for p in sys.path if p not in ("", ".", ROOT)] + ["/usr/lib/python3/dist-packages"]
 import consul  # noqa: E402
+
+if not hasattr(consul, "Consul"):
+    raise ImportError(f"python3-consul not found (got {consul.__path__})")
 
 
 def _wait_port(port_file, timeout=30):
