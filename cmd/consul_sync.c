@@ -24,6 +24,18 @@ static void sync_print_conflicts(const struct consul_sync_conflict *c, size_t n)
         printf("conflict: %s: %s (DST's value kept)\n", c[i].key, c[i].what);
 }
 
+/* The status line is only ever the last line on a terminal: erased (not
+ * left behind) before a batch line or the report. */
+static void sync_clear_status(struct sync_out *o)
+{
+    if (o->p->log.tty && o->prog.drawn && o->p->log.out) {
+        fputs("\r\033[K", o->p->log.out);
+        fflush(o->p->log.out);
+    }
+    o->prog.drawn = 0;
+    o->prog.last[0] = '\0';
+}
+
 /* "+3 ~1 -0, index 4711" per batch; the status line while waiting. */
 static void sync_on_event(void *arg, const struct consul_sync_event *ev)
 {
@@ -40,7 +52,7 @@ static void sync_on_event(void *arg, const struct consul_sync_event *ev)
     }
     if (o->p->output == OUT_JSON)
         return;
-    log_progress_end(&o->p->log, &o->prog);
+    sync_clear_status(o);
     printf("+%ld ~%ld -%ld, index %llu", ev->batch.created, ev->batch.updated,
            ev->batch.deleted, (unsigned long long)ev->index);
     if (ev->n_conflicts)
@@ -122,7 +134,7 @@ int cmd_consul_sync(struct paas *p, int argc, char **argv, struct err *e)
     if (sync_args(argc, argv, &so, e) < 0)
         return -1;
     rc = plan_consul_sync(p, &so, &r, sync_on_event, &out, e);
-    log_progress_end(&p->log, &out.prog);
+    sync_clear_status(&out);
     if (rc == 0 || r.transactions || r.batches)
         sync_print_report(p, &so, &r);
     if (rc == 0 && r.n_conflicts)
