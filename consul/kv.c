@@ -285,12 +285,11 @@ int consul_kv_list(struct consul *c, const char *prefix, uint64_t index,
         rc = err_set(e, ERR_FAILED, "out of memory");
     else
         rc = consul_get(c, buf_str(&path), CONSUL_LIST_TIMEOUT_MS, cancel, &resp, &missing, e);
-    if (rc == 0 && !missing)
-        rc = consul_kvs_parse(buf_str(&resp.body), resp.body.len, out, e);
+    if (rc == 0 && !missing &&
+        (rc = consul_kvs_parse(buf_str(&resp.body), resp.body.len, out, e)) < 0)
+        err_wrap(e, "Consul of %s", c->where);
     if (rc == 0)
         out->index = strtoull(resp.header, NULL, 10);
-    if (rc < 0 && strcmp(e->code, "Interrupted") != 0 && !e->http_status)
-        err_wrap(e, "Consul of %s", c->where);
     k8s_response_release(&resp);
     buf_release(&path);
     return rc;
@@ -318,7 +317,7 @@ int consul_kv_get(struct consul *c, const char *key, struct consul_kv *out, int 
         }
         consul_kvs_release(&l);
     } else if (rc == 0 && !missing) {
-        rc = -1;
+        rc = err_wrap(e, "Consul of %s", c->where);
     }
     k8s_response_release(&resp);
     buf_release(&path);
