@@ -12,7 +12,7 @@
 
 .DEFAULT_GOAL := all
 
-SRC_DIRS := core aws k8s plans cmd
+SRC_DIRS := core aws k8s consul plans cmd
 
 CC      ?= cc
 PKGS    := libcurl libxml-2.0 libcrypto inih jansson yaml-0.1
@@ -67,6 +67,7 @@ FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BASE  := core/err core/buf core/util
 FUZZ_MODS_aws_xml := aws/xml aws/transport aws/sigv4 aws/creds core/log
 FUZZ_MODS_config := core/config
+FUZZ_MODS_consul := consul/kv k8s/client k8s/kubeconfig k8s/exec core/log
 FUZZ_MODS_exec_credential := k8s/exec
 FUZZ_MODS_kubeconfig := k8s/kubeconfig
 FUZZ_MODS_sigv4 := aws/sigv4

@@ -15,6 +15,8 @@ enum cmd_flags {
     CMD_MAKES_STATE = 1 << 3,    /* `up`: before the lock, cmd_up_prepare()
                                   * creates the state bucket the lock lives
                                   * in (up shell) or refuses without it */
+    CMD_CATCHES_SIGNALS = 1 << 4,/* SIGINT/SIGTERM set p->interrupted and the
+                                  * command ends itself (consul-sync) */
 };
 
 /* Destructive commands ask the operator to type `word` (the slot's name) on
@@ -41,6 +43,7 @@ int cmd_unlock(struct paas *p, int argc, char **argv, struct err *e);
 int cmd_cutover(struct paas *p, int argc, char **argv, struct err *e);
 int cmd_rollback(struct paas *p, int argc, char **argv, struct err *e);
 int cmd_smoke(struct paas *p, int argc, char **argv, struct err *e);
+int cmd_consul_sync(struct paas *p, int argc, char **argv, struct err *e);
 
 struct swap_result;
 /* The outcome of a cutover or rollback, as a sentence or JSON. */

@@ -45,6 +45,20 @@ static const struct cmd commands[] = {
       "smoke namespaces are fully available; the ingress instances are InService\n"
       "on their ELB; every Ingress host answers below 500 through that ELB\n"
       "([smoke] path, connect_to). Exit 0 only if every check passes.\n" },
+    { "consul-sync", cmd_consul_sync, CMD_NEEDS_CONFIG | CMD_CATCHES_SIGNALS,
+      "keep DST's Consul KV equal to SRC's during the upgrade",
+      "consul-sync SRC DST [--once] [--prefix P] [--delete]",
+      "Reads both slots' Consul KV ([consul] service through each slot's API\n"
+      "server, or address_a/address_b), writes SRC's keys that DST lacks or\n"
+      "holds differently to DST in transactions of at most 64 operations, each\n"
+      "a cas on the ModifyIndex DST had when read: a key changed on DST in\n"
+      "between is reported as a conflict and DST's value stays. Then follows\n"
+      "SRC with blocking queries, a line per change batch, until SIGINT or\n"
+      "SIGTERM (exit 130/143 after the transaction in flight). Values are never\n"
+      "printed. Takes no lock (it writes only Consul).\n"
+      "  --once      one pass and its report; exit 1 if there were conflicts\n"
+      "  --prefix P  only keys under P (default [consul] prefix, else all)\n"
+      "  --delete    delete DST keys SRC does not have (delete-cas)\n" },
     { "plan", cmd_plan, CMD_NEEDS_CONFIG | CMD_NEEDS_AWS,
       "what up would do: + create, = exists, ~ update; changes nothing",
       "plan shell|a|b",
@@ -103,7 +117,7 @@ static void usage_global(FILE *out)
         "A/B (blue/green) upgrades of whole Kubernetes clusters on AWS.\n\n"
         "Commands:\n");
     for (size_t i = 0; i < N_COMMANDS; i++)
-        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+        fprintf(out, "  %-11s %s\n", commands[i].name, commands[i].summary);
     fprintf(out,
         "\nOptions (before or after the command):\n"
         "  -c FILE          configuration (default $PAASCTL_CONFIG, else ./paasctl.ini)\n"
@@ -315,6 +329,8 @@ static int run(struct paas *p, int argc, char **argv, struct err *e)
         goto out;
     if ((c->flags & CMD_NEEDS_AWS) && setup_aws(p, e) < 0)
         goto out;
+    if (c->flags & CMD_CATCHES_SIGNALS)
+        catch_signals(p);
     if (c->flags & CMD_MUTATES)
         rc = run_mutating(p, c, nargs, args, e);
     else

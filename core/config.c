@@ -23,7 +23,8 @@
 #define HEX DIGIT "abcdef"
 
 /* Which keys a section takes; both [cluster x] sections take the same ones. */
-enum config_group { GRP_PAAS, GRP_SHELL, GRP_ELB, GRP_CLUSTER, GRP_SMOKE, GRP_MIGRATE };
+enum config_group { GRP_PAAS, GRP_SHELL, GRP_ELB, GRP_CLUSTER, GRP_SMOKE, GRP_MIGRATE,
+                    GRP_CONSUL };
 
 static const struct config_section {
     const char *name;
@@ -38,6 +39,7 @@ static const struct config_section {
     { "cluster b", GRP_CLUSTER, 1, 0 },
     { "smoke", GRP_SMOKE, 0, 0 },
     { "migrate", GRP_MIGRATE, 0, 0 },
+    { "consul", GRP_CONSUL, 0, 0 },
 };
 #define CONFIG_N_SECTIONS (sizeof(config_sections) / sizeof(config_sections[0]))
 #define CONFIG_KEYS_MAX 64
@@ -422,6 +424,33 @@ static const char *config_check_k8s_name(const char *v)
            "starting and ending with a letter or digit";
 }
 
+/* [consul] service: NAMESPACE/SERVICE:PORT, the port a number or a port
+ * name, as the API server's service proxy path takes them. */
+static const char *config_check_consul_service(const char *v)
+{
+    const char *slash = strchr(v, '/'), *colon = slash ? strchr(slash, ':') : NULL;
+    long port;
+    char *end;
+    if (!*v)
+        return NULL;
+    if (slash && colon && config_word(v, (size_t)(slash - v), LOWER DIGIT "-", 63) &&
+        config_word(slash + 1, (size_t)(colon - slash - 1), LOWER DIGIT "-", 63) &&
+        config_word(colon + 1, strlen(colon + 1), LOWER DIGIT "-", 15)) {
+        port = strtol(colon + 1, &end, 10);
+        if (*end || (port >= 1 && port <= 65535))
+            return NULL;
+    }
+    return "is not NAMESPACE/SERVICE:PORT like consul/consul:8500";
+}
+
+/* [consul] prefix: a KV path; Consul keys never start with '/'. */
+static const char *config_check_consul_prefix(const char *v)
+{
+    if (*v == '/')
+        return "must not start with '/'";
+    return config_printable(v, 0) ? NULL : "contains spaces or control characters";
+}
+
 static const char *config_check_resource(const char *v)
 {
     if (config_word(v, strlen(v), LOWER DIGIT "-.", 63))
@@ -739,6 +768,17 @@ static const struct config_key config_keys[] = {
          config_check_resource, 0, 0, "events, nodes"),
     INT(GRP_MIGRATE, "concurrency", migrate_concurrency, 1, 256, "16"),
     INT(GRP_MIGRATE, "qps", migrate_qps, 0, 10000, "0"),
+
+    STR(GRP_CONSUL, "service", consul_service, config_check_consul_service, 0, NULL),
+    STR(GRP_CONSUL, "address_a", consul_address_a, config_check_endpoint, 0, NULL),
+    STR(GRP_CONSUL, "address_b", consul_address_b, config_check_endpoint, 0, NULL),
+    { .group = GRP_CONSUL, .name = "token_file", .parse = config_parse_path,
+      .off = offsetof(struct config, consul_token_file),
+      .size = FSIZE(struct config, consul_token_file) },
+    { .group = GRP_CONSUL, .name = "ca_file", .parse = config_parse_path,
+      .off = offsetof(struct config, consul_ca_file),
+      .size = FSIZE(struct config, consul_ca_file) },
+    STR(GRP_CONSUL, "prefix", consul_prefix, config_check_consul_prefix, 0, NULL),
 };
 #define CONFIG_N_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
 _Static_assert(CONFIG_N_KEYS <= CONFIG_KEYS_MAX, "raise CONFIG_KEYS_MAX");

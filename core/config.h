@@ -92,6 +92,15 @@ struct config {
     char exclude_resources[CONFIG_MAX_LIST][64];  /* default events, nodes */
     int migrate_concurrency;  /* default 16, 1..256 */
     int migrate_qps;          /* default 0 = unlimited */
+
+    /* [consul] (SPEC.md "Consul sync"): the proxy service, or a direct
+     * address per slot; "" = unset */
+    char consul_service[256];     /* NAMESPACE/SERVICE:PORT */
+    char consul_address_a[512];   /* http(s)://host:port */
+    char consul_address_b[512];
+    char consul_token_file[4096]; /* absolute; "" = CONSUL_HTTP_TOKEN */
+    char consul_ca_file[4096];    /* absolute; "" = the system store */
+    char consul_prefix[512];      /* "" = every key */
 };
 
 /* Reads and validates the file at path into cfg (caller-owned, filled

@@ -11,6 +11,8 @@ enum err_kind {
     ERR_USAGE = 2,    /* bad flag, bad config, unknown slot */
     ERR_REFUSED = 3,  /* safety interlock */
     ERR_LOCKED = 4,   /* another run holds the lock */
+    ERR_SIGINT = 130, /* stopped by SIGINT (128 + 2) after finishing what */
+    ERR_SIGTERM = 143,/* was in flight; SIGTERM (128 + 15) */
 };
 
 struct err {

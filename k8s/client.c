@@ -472,18 +472,30 @@ static size_t k8s_write_cb(char *p, size_t size, size_t n, void *ud)
     return t->resp->body.failed ? 0 : len;
 }
 
+/* Copies the trimmed value of header line p (len bytes) into out when its
+ * name is name; returns 1 then, else 0. */
+static int k8s_header_value(const char *p, size_t len, const char *name, char *out,
+                            size_t size)
+{
+    size_t k = strlen(name), end = len;
+    if (len <= k || strncasecmp(p, name, k) != 0 || p[k] != ':')
+        return 0;
+    for (k++; k < len && p[k] == ' '; k++)
+        ;
+    while (end > k && (p[end - 1] == '\r' || p[end - 1] == '\n' || p[end - 1] == ' '))
+        end--;
+    snprintf(out, size, "%.*s", (int)(end - k), p + k);
+    return 1;
+}
+
 static size_t k8s_header_cb(char *p, size_t size, size_t n, void *ud)
 {
     struct k8s_transfer *t = ud;
-    size_t len = size * n, k = sizeof("Content-Type:") - 1, end = len;
-    if (len > k && strncasecmp(p, "Content-Type:", k) == 0) {
-        while (k < len && p[k] == ' ')
-            k++;
-        while (end > k && (p[end - 1] == '\r' || p[end - 1] == '\n' || p[end - 1] == ' '))
-            end--;
-        snprintf(t->resp->content_type, sizeof(t->resp->content_type), "%.*s",
-                 (int)(end - k), p + k);
-    }
+    size_t len = size * n;
+    if (!k8s_header_value(p, len, "Content-Type", t->resp->content_type,
+                          sizeof(t->resp->content_type)) && t->req->want_header)
+        k8s_header_value(p, len, t->req->want_header, t->resp->header,
+                         sizeof(t->resp->header));
     return len;
 }
 
@@ -600,6 +612,9 @@ static int k8s_transfer_headers(struct k8s_client *c, struct k8s_transfer *t)
         k8s_add_header(t, "Expect:") < 0 ||
         (c->host_header && k8s_add_header(t, "%s", c->host_header) < 0))
         return -1;
+    for (const char *const *h = r->extra_headers; h && *h; h++)
+        if (k8s_add_header(t, "%s", *h) < 0)
+            return -1;
     return 0;
 }
 
@@ -615,6 +630,7 @@ static int k8s_transfer_start(struct k8s_client *c, struct k8s_transfer *t)
     t->attempt++;
     buf_reset(&t->resp->body);
     t->resp->content_type[0] = '\0';
+    t->resp->header[0] = '\0';
     if (k8s_transfer_auth(c, t) < 0 || k8s_transfer_headers(c, t) < 0) {
         if (!t->e->kind)
             err_set(t->e, ERR_FAILED, "out of memory");
@@ -799,12 +815,40 @@ static int k8s_reap(struct k8s_client *c, int *active, size_t *left)
     return finished;
 }
 
+static int k8s_cancelled(const struct k8s_transfer *t)
+{
+    return t->req->cancel && *t->req->cancel;
+}
+
+/* Abandons the transfers whose request was cancelled (Ctrl-C during a long
+ * read): in flight or waiting, they end now with code "Interrupted". */
+static void k8s_cancel(struct k8s_client *c, struct k8s_transfer *ts, size_t n,
+                       int *active, size_t *left)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct k8s_transfer *t = &ts[i];
+        if (t->done || !k8s_cancelled(t))
+            continue;
+        if (t->active)
+            (*active)--;
+        k8s_transfer_cleanup(c, t);
+        err_set(t->e, ERR_FAILED, "%s %s: interrupted", t->req->verb, t->req->path);
+        snprintf(t->e->code, sizeof(t->e->code), "Interrupted");
+        k8s_transfer_done(c, t);
+        (*left)--;
+    }
+}
+
 static void k8s_run(struct k8s_client *c, struct k8s_transfer *ts, size_t n)
 {
     size_t left = n;
     int active = 0, running;
     while (left) {
-        long long wake = k8s_start_ready(c, ts, n, &active, &left), now;
+        long long wake, now;
+        k8s_cancel(c, ts, n, &active, &left);
+        if (!left)
+            break;
+        wake = k8s_start_ready(c, ts, n, &active, &left);
         if (!left)
             break;
         now = util_now_ms();

@@ -9,6 +9,7 @@
 #ifndef K8S_CLIENT_H
 #define K8S_CLIENT_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <curl/curl.h>
 
@@ -85,12 +86,21 @@ struct k8s_request {
      * then succeeds). Nothing is retried once data was delivered. */
     int (*on_data)(void *arg, const char *p, size_t n);
     void *arg;
+    const char *const *extra_headers; /* NULL-terminated "Name: value" lines, borrowed; may hold secrets, never logged */
+    /* A read that may wait long (a Consul blocking query): when this points
+     * at non-zero (Ctrl-C), the transfer is abandoned at once, not retried,
+     * and fails with code "Interrupted". NULL = runs to its end. */
+    const volatile sig_atomic_t *cancel;
+    /* The value of one response header to keep (e.g. "X-Consul-Index"),
+     * in k8s_response.header; NULL = none. */
+    const char *want_header;
 };
 
 struct k8s_response {
     long status;
     struct buf body;           /* owned; the Status document on errors */
     char content_type[128];
+    char header[128];          /* k8s_request.want_header's value, "" = absent */
 };
 
 void k8s_response_init(struct k8s_response *r);

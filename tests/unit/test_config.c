@@ -535,6 +535,36 @@ static void cleanup(void)
     T_OK("temp dir removed", rmdir(tmpdir) == 0, "%s: %s", tmpdir, strerror(errno));
 }
 
+/* [consul] (SPEC.md "Configuration"): service, addresses, files, prefix. */
+static void test_consul(void)
+{
+    int line;
+    expect_good("consul proxy", append("[consul]\nservice = consul/consul:8500\nprefix = app/\n"));
+    T_STREQ("consul service", cfg.consul_service, "consul/consul:8500");
+    T_STREQ("consul prefix", cfg.consul_prefix, "app/");
+    expect_good("consul named port", append("[consul]\nservice = ops/consul-server:http\n"));
+    expect_good("consul direct", append("[consul]\naddress_a = https://c.a.example.com:8501\n"
+                                        "address_b = http://127.0.0.1:8500\n"
+                                        "token_file = tok\nca_file = /etc/ca.pem\n"));
+    T_STREQ("consul address b", cfg.consul_address_b, "http://127.0.0.1:8500");
+    T_STREQ("consul ca", cfg.consul_ca_file, "/etc/ca.pem");
+    T_OK("consul token file relative to the config",
+         cfg.consul_token_file[0] == '/' && strstr(cfg.consul_token_file, "/tok"), "%s",
+         cfg.consul_token_file);
+    line = 0;
+    for (const char *q = BASE; *q; q++)
+        line += *q == '\n';
+    expect_bad("consul service without port", append("[consul]\nservice = consul/consul\n"),
+               line + 2, "NAMESPACE/SERVICE:PORT");
+    expect_bad("consul service port range", append("[consul]\nservice = a/b:70000\n"),
+               line + 2, "NAMESPACE/SERVICE:PORT");
+    expect_bad("consul address scheme", append("[consul]\naddress_a = consul:8500\n"),
+               line + 2, "http://");
+    expect_bad("consul prefix slash", append("[consul]\nprefix = /app\n"), line + 2, "'/'");
+    expect_bad("consul unknown key", append("[consul]\naddress = http://x:1\n"), line + 2,
+               "unknown key 'address' in [consul]");
+}
+
 int main(void)
 {
     if (!mkdtemp(tmpdir)) {
@@ -554,6 +584,7 @@ int main(void)
     test_paths();
     test_cidr();
     test_helpers();
+    test_consul();
     cleanup();
     return t_done();
 }

@@ -20,6 +20,8 @@ from .api import Request
 from .bootstrap import node_conditions, node_object
 from .errors import ApiError
 
+import service_proxy  # tests/kube/service_proxy.py: /services/NAME:PORT/proxy
+
 AGG_V2 = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
 TABLE_CT = "application/json;as=Table;v=v1;g=meta.k8s.io"
 NAMESPACE_SUBRESOURCES = {"status", "finalize"}
@@ -262,6 +264,8 @@ class Handler(BaseHTTPRequestHandler):
     # -- routing ---------------------------------------------------------------------
     def route(self, method, path, body):
         reg = self.server.reg
+        if service_proxy.matches(path):
+            return service_proxy.forward(self, method, body)
         parts = [p for p in path.split("/") if p]
         if method not in ("GET", "HEAD") and (not parts or parts[0] not in ("api", "apis")):
             raise ApiError.not_found_path()
@@ -687,6 +691,8 @@ class Handler(BaseHTTPRequestHandler):
         nodes_rt = reg.get("", "v1", "nodes")
         if parts == ["health"]:
             return self.send_obj(200, {"ok": True, "resourceVersion": srv.store.rv})
+        if parts == ["service-proxy"]:
+            return service_proxy.control(self, method, data)
         if parts == ["requests"]:
             if method == "DELETE":
                 srv.stats.reset()
