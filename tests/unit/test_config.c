@@ -341,15 +341,15 @@ static void test_seconds(void)
          "got %f", cfg.smoke_timeout);
     expect_good("smoke timeout whole", append("[smoke]\ntimeout = 86400\n"));
     T_INTEQ("smoke timeout max", cfg.smoke_timeout, 86400);
-    expect_bad("smoke timeout too small", append("[smoke]\ntimeout = 0.05\n"), 25,
+    expect_bad("smoke timeout too small", append("[smoke]\ntimeout = 0.05\n"), 26,
                "timeout: 0.05 is out of range 0.1..86400 seconds");
-    expect_bad("smoke timeout too big", append("[smoke]\ntimeout = 86400.5\n"), 25,
+    expect_bad("smoke timeout too big", append("[smoke]\ntimeout = 86400.5\n"), 26,
                "out of range");
-    expect_bad("smoke timeout four decimals", append("[smoke]\ntimeout = 1.2345\n"), 25,
+    expect_bad("smoke timeout four decimals", append("[smoke]\ntimeout = 1.2345\n"), 26,
                "is not a number of seconds");
-    expect_bad("smoke timeout bare dot", append("[smoke]\ntimeout = 1.\n"), 25,
+    expect_bad("smoke timeout bare dot", append("[smoke]\ntimeout = 1.\n"), 26,
                "is not a number of seconds");
-    expect_bad("smoke timeout minus", append("[smoke]\ntimeout = -1\n"), 25,
+    expect_bad("smoke timeout minus", append("[smoke]\ntimeout = -1\n"), 26,
                "is not a number of seconds");
 }
 
