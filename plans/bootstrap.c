@@ -45,6 +45,13 @@ void bootstrap_var(struct bootstrap_vars *v, const char *key, const char *value)
     }
 }
 
+void bootstrap_cluster_vars(struct bootstrap_vars *v, const struct cluster_config *cc)
+{
+    bootstrap_var(v, "K8S_VERSION", cc->kubernetes_version);
+    bootstrap_var(v, "POD_CIDR", cc->pod_cidr.text);
+    bootstrap_var(v, "SERVICE_CIDR", cc->service_cidr.text);
+}
+
 /* The value for the key of length n, or NULL. */
 static const char *bootstrap_lookup(const struct bootstrap_vars *v,
                                     const char *key, size_t n)
