@@ -21,7 +21,8 @@ struct bootstrap_vars {
 void bootstrap_var(struct bootstrap_vars *v, const char *key, const char *value);
 
 /* The cluster's own values for the env files (SPEC.md "Clusters"):
- * @K8S_VERSION@, @POD_CIDR@, @SERVICE_CIDR@; borrowed from cc. */
+ * @K8S_VERSION@, @POD_CIDR@, @SERVICE_CIDR@ (borrowed from cc) and
+ * @VERSIONS@, scripts/bootstrap/versions.env: every add-on version. */
 void bootstrap_cluster_vars(struct bootstrap_vars *v, const struct cluster_config *cc);
 
 /* Replaces every @KEY@ of tmpl with its value into out (appended). An
