@@ -74,13 +74,15 @@ kernel() {
 
 # --- container runtime: the distribution's containerd, systemd cgroups -------
 runtime() {
-    installed containerd || { apt-get update -q; apt-get install -y -q containerd; }
-    mkdir -p "$P/etc/containerd"
+    if ! installed containerd; then
+        apt-get update -q
+        apt-get install -y -q containerd
+    fi
     if containerd config default | sed 's/SystemdCgroup = false/SystemdCgroup = true/' |
             put "$P/etc/containerd/config.toml" 644; then
+        systemctl enable containerd
         systemctl restart containerd
     fi
-    systemctl enable --now containerd >/dev/null 2>&1 || systemctl enable --now containerd
 }
 
 # --- kubeadm, kubelet, kubectl: exactly PAASCTL_K8S_VERSION, held --------------
