@@ -83,40 +83,43 @@ static int kcf_our_item(yaml_document_t *d, const struct k8s_kc_entry *x, const 
 
 /* ---- copying the existing file ------------------------------------------------ */
 
-static int kcf_copy(yaml_document_t *dst, yaml_document_t *src, int id);
+/* Deeper than any kubeconfig nests: a bound on the recursion below. */
+#define KCF_MAX_DEPTH 64
+
+static int kcf_copy(yaml_document_t *dst, yaml_document_t *src, int id, int depth);
 
 static int kcf_copy_children(yaml_document_t *dst, yaml_document_t *src,
-                             yaml_node_t *n, int to)
+                             yaml_node_t *n, int to, int depth)
 {
     if (n->type == YAML_SEQUENCE_NODE) {
         for (yaml_node_item_t *i = n->data.sequence.items.start; i < n->data.sequence.items.top; i++) {
-            int c = kcf_copy(dst, src, *i);
+            int c = kcf_copy(dst, src, *i, depth + 1);
             if (!c || !yaml_document_append_sequence_item(dst, to, c))
                 return 0;
         }
         return to;
     }
     for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
-        int k = kcf_copy(dst, src, p->key), v = kcf_copy(dst, src, p->value);
+        int k = kcf_copy(dst, src, p->key, depth + 1), v = kcf_copy(dst, src, p->value, depth + 1);
         if (!k || !v || !yaml_document_append_mapping_pair(dst, to, k, v))
             return 0;
     }
     return to;
 }
 
-static int kcf_copy(yaml_document_t *dst, yaml_document_t *src, int id)
+static int kcf_copy(yaml_document_t *dst, yaml_document_t *src, int id, int depth)
 {
     yaml_node_t *n = yaml_document_get_node(src, id);
-    if (!n)
+    if (!n || depth > KCF_MAX_DEPTH)
         return 0;
     if (n->type == YAML_SCALAR_NODE)
         return yaml_document_add_scalar(dst, n->tag, n->data.scalar.value,
                                         (int)n->data.scalar.length, n->data.scalar.style);
     if (n->type == YAML_SEQUENCE_NODE)
         return kcf_copy_children(dst, src, n, yaml_document_add_sequence(
-                                     dst, n->tag, YAML_BLOCK_SEQUENCE_STYLE));
+                                     dst, n->tag, YAML_BLOCK_SEQUENCE_STYLE), depth);
     return kcf_copy_children(dst, src, n, yaml_document_add_mapping(
-                                 dst, n->tag, YAML_BLOCK_MAPPING_STYLE));
+                                 dst, n->tag, YAML_BLOCK_MAPPING_STYLE), depth);
 }
 
 /* The scalar text of node id, or "" (never NULL). */
@@ -152,7 +155,7 @@ static int kcf_list(yaml_document_t *dst, yaml_document_t *src, int old,
             if (strcmp(kcf_text(src, kcf_get(src, yaml_document_get_node(src, *i), "name")),
                        name) == 0)
                 continue;
-            c = kcf_copy(dst, src, *i);
+            c = kcf_copy(dst, src, *i, 2);
             if (!c || !yaml_document_append_sequence_item(dst, seq, c))
                 return 0;
         }
@@ -186,7 +189,7 @@ static int kcf_build(yaml_document_t *dst, yaml_document_t *src, const struct k8
             ok = kcf_pair(dst, map, k, kcf_list(dst, src, p->value, kcf_lists[l],
                                                 kcf_list_name(x, l), x));
         } else if (l < 0 && strcmp(k, "current-context") != 0) {
-            int kk = kcf_copy(dst, src, p->key), v = kcf_copy(dst, src, p->value);
+            int kk = kcf_copy(dst, src, p->key, 1), v = kcf_copy(dst, src, p->value, 1);
             ok = kk && v && yaml_document_append_mapping_pair(dst, map, kk, v);
         }
     }
@@ -264,7 +267,8 @@ int k8s_kubeconfig_render(const struct k8s_kc_entry *x, const char *existing,
         yaml_document_delete(&dst);
     yaml_emitter_delete(&em);
     if (!ok || out->failed)
-        return err_set(e, ERR_FAILED, "cannot write the kubeconfig YAML");
+        return err_set(e, existing ? ERR_USAGE : ERR_FAILED, "%s: cannot merge into it "
+                       "(nested deeper than %d levels, or out of memory)", what, KCF_MAX_DEPTH);
     return 0;
 }
 
