@@ -60,6 +60,11 @@ int cmd_kubeconfig(struct paas *p, int argc, char **argv, struct err *e)
         return 0;
     }
     printf("%s\n", r.path);
+    if (!o.merge && !o.file && p->cfg.cluster[config_slot_index(o.slot)].kubeconfig[0] &&
+        strcmp(p->cfg.cluster[config_slot_index(o.slot)].kubeconfig, r.path) != 0)
+        log_info(&p->log, "note: [cluster %s] kubeconfig is %s: smoke, migrate and up read "
+                 "that one, not this file", o.slot,
+                 p->cfg.cluster[config_slot_index(o.slot)].kubeconfig);
     log_info(&p->log, "context %s (%s), certificate for %s in group %s until %s", r.context,
              r.server, r.user, KUBECONFIG_GROUP, expires);
     return 0;

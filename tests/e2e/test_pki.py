@@ -269,5 +269,10 @@ rc, o, e = kubectl(exp, "get", "nodes", "-o", "name")
 check("an expired --ttl certificate is refused", rc_before == 0 and rc != 0, (rc_before, rc, o, e))
 check("the 12 h one still works", kubectl(kpath, "get", "nodes", "-o", "name")[0] == 0, "refused")
 
-# The CA this test wrote out is wiped with the temp dir; nothing printed it.
+# teardown takes the PKI with the bucket.
+rc, o, e = run("--yes", "teardown", "a")
+buckets = [b["Name"] for b in s3.list_buckets()["Buckets"]]
+check("teardown a leaves no key object (the bucket is gone)", rc == 0 and BUCKET not in buckets, (rc, e[-500:]))
+rc, o, e = run("kubeconfig", "a")
+check("kubeconfig a after teardown: exit 1 naming up a", rc == 1 and "up a" in e, (rc, e))
 done()
