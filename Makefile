@@ -70,6 +70,7 @@ FUZZ_MODS_config := core/config
 FUZZ_MODS_consul := consul/kv k8s/client k8s/kubeconfig k8s/exec core/log
 FUZZ_MODS_exec_credential := k8s/exec
 FUZZ_MODS_kubeconfig := k8s/kubeconfig
+FUZZ_MODS_kubeconfig_merge := k8s/kubeconfig_file k8s/kubeconfig
 FUZZ_MODS_sigv4 := aws/sigv4
 fuzz_mods = $(sort $(FUZZ_BASE) $(FUZZ_MODS_$(1)))
 

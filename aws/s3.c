@@ -146,6 +146,34 @@ int s3_get_object(struct aws_client *c, const char *bucket, const char *key,
     return rc;
 }
 
+int s3_put_secret(struct aws_client *c, const char *bucket, const char *key,
+                  const void *body, size_t len, int if_none_match, struct err *e)
+{
+    struct sigv4_header h[3];
+    size_t nh = 0;
+    h[nh++] = (struct sigv4_header){ "Content-Type", "application/octet-stream" };
+    h[nh++] = (struct sigv4_header){ "x-amz-server-side-encryption", "AES256" };
+    if (if_none_match)
+        h[nh++] = (struct sigv4_header){ "If-None-Match", "*" };
+    return s3_call(c, "PUT", bucket, key, NULL, body, len, h, nh, "PutObject",
+                   NULL, e);
+}
+
+int s3_get_secret(struct aws_client *c, const char *bucket, const char *key,
+                  struct buf *out, struct err *e)
+{
+    struct aws_response resp;
+    int rc;
+    aws_response_init(&resp);
+    rc = s3_call(c, "GET", bucket, key, NULL, NULL, 0, NULL, 0, "GetObject",
+                 &resp, e);
+    if (rc == 0)
+        buf_add(out, buf_str(&resp.body), resp.body.len);
+    buf_release_secret(&resp.body);
+    aws_response_release(&resp);
+    return rc;
+}
+
 int s3_delete_object(struct aws_client *c, const char *bucket,
                      const char *key, struct err *e)
 {

@@ -25,6 +25,14 @@ int s3_put_object(struct aws_client *c, const char *bucket, const char *key,
 /* GET into out (appended). A missing key is an error with http_status 404. */
 int s3_get_object(struct aws_client *c, const char *bucket, const char *key,
                   struct buf *out, struct err *e);
+/* The same for secrets (the slot's PKI, SPEC.md "Clusters"): the PUT asks
+ * for server-side encryption (x-amz-server-side-encryption: AES256); the
+ * GET wipes the response buffer after copying it to out (which the caller
+ * releases with buf_release_secret). */
+int s3_put_secret(struct aws_client *c, const char *bucket, const char *key,
+                  const void *body, size_t len, int if_none_match, struct err *e);
+int s3_get_secret(struct aws_client *c, const char *bucket, const char *key,
+                  struct buf *out, struct err *e);
 int s3_delete_object(struct aws_client *c, const char *bucket,
                      const char *key, struct err *e);
 

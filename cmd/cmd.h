@@ -44,6 +44,7 @@ int cmd_cutover(struct paas *p, int argc, char **argv, struct err *e);
 int cmd_rollback(struct paas *p, int argc, char **argv, struct err *e);
 int cmd_smoke(struct paas *p, int argc, char **argv, struct err *e);
 int cmd_consul_sync(struct paas *p, int argc, char **argv, struct err *e);
+int cmd_kubeconfig(struct paas *p, int argc, char **argv, struct err *e);
 
 struct swap_result;
 /* The outcome of a cutover or rollback, as a sentence or JSON. */

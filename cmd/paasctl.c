@@ -36,6 +36,19 @@ static const struct cmd commands[] = {
       "Makes the slot that was live before the last cutover live again, by the\n"
       "same health-gated swap. Refused (exit 3) when the journal has no\n"
       "cutover, when that slot has been torn down or is not healthy.\n" },
+    { "kubeconfig", cmd_kubeconfig, CMD_NEEDS_CONFIG | CMD_NEEDS_AWS,
+      "write an admin kubeconfig for the slot, signed by its own CA",
+      "kubeconfig a|b [--ttl DURATION] [--file FILE | --merge]",
+      "Reads the slot's CA from its bucket (secret/, made by 'up'), signs a\n"
+      "fresh client certificate (group kubeadm:cluster-admins, CN paasctl:$USER)\n"
+      "and writes a kubeconfig for https://api.SLOT.k8s.DNS_ZONE:6443, context\n"
+      "NAME-SLOT, mode 0600; prints its path, never the key.\n"
+      "  --ttl DURATION  certificate lifetime (12h, 90m, 1h30m, 7d; default 12h)\n"
+      "  --file FILE     write FILE (default ~/.kube/paasctl-NAME-SLOT.yaml, the\n"
+      "                  slot's default kubeconfig)\n"
+      "  --merge         merge into $KUBECONFIG's first file or ~/.kube/config,\n"
+      "                  keeping its other entries; its current-context becomes\n"
+      "                  NAME-SLOT\n" },
     { "smoke", cmd_smoke, CMD_NEEDS_CONFIG | CMD_NEEDS_AWS,
       "run the smoke suite against a slot", "smoke a|b",
       "Checks, each reported with its reason, failing ones retried until\n"

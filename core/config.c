@@ -1094,11 +1094,39 @@ static int config_check_elb(struct config_parse *p)
     return 0;
 }
 
+int config_default_kubeconfig(const struct config *cfg, const char *slot, char *out,
+                              size_t size)
+{
+    const char *home = getenv("HOME");
+    int n;
+    if (!home || !*home)
+        return -1;
+    n = snprintf(out, size, "%s/.kube/paasctl-%s-%s.yaml", home, cfg->name, slot);
+    return n > 0 && (size_t)n < size ? 0 : -1;
+}
+
+/* SPEC.md "Clusters": an unset [cluster x] kubeconfig is what `paasctl
+ * kubeconfig x` writes, ~/.kube/paasctl-NAME-SLOT.yaml (left "" without
+ * a HOME: then $KUBECONFIG / ~/.kube/config rules, as kubectl's). */
+static int config_fill_kubeconfig(struct config_parse *p)
+{
+    static const char *const slots[2] = { "a", "b" };
+    for (int i = 0; i < 2; i++) {
+        struct cluster_config *cc = &p->cfg->cluster[i];
+        if (cc->present && !cc->kubeconfig[0] &&
+            config_default_kubeconfig(p->cfg, slots[i], cc->kubeconfig,
+                                      sizeof(cc->kubeconfig)) < 0)
+            cc->kubeconfig[0] = '\0';
+    }
+    return 0;
+}
+
 int config_load(const char *path, struct config *cfg, struct err *e)
 {
     static int (*const steps[])(struct config_parse *) = {
         config_apply_defaults, config_read, config_check_required,
         config_check_zones, config_check_subnets, config_check_clusters, config_check_elb,
+        config_fill_kubeconfig,
     };
     struct config_parse *p;
     size_t i;

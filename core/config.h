@@ -4,6 +4,7 @@
 #ifndef CORE_CONFIG_H
 #define CORE_CONFIG_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include "err.h"
 
@@ -121,5 +122,11 @@ int cidr_parse(const char *s, struct cidr *out);
 int cidr_contains(const struct cidr *outer, const struct cidr *inner);
 /* 1 if the two ranges share any address. */
 int cidr_overlaps(const struct cidr *x, const struct cidr *y);
+
+/* ~/.kube/paasctl-NAME-SLOT.yaml: where `paasctl kubeconfig SLOT` writes by
+ * default, and the slot's kubeconfig when its section sets none. -1
+ * without a HOME or when it does not fit. */
+int config_default_kubeconfig(const struct config *cfg, const char *slot, char *out,
+                              size_t size);
 
 #endif

@@ -168,30 +168,25 @@ int k8s_read_file(const char *path, size_t max, const char *what,
 
 /* ---- YAML document access ---------------------------------------------- */
 
-/* A kubeconfig is a few levels deep. libyaml has no nesting limit and its
- * scanner slows down with each open flow level (100,000 '[' took 30 s), so
- * the events are walked first and a deeper document is refused early. */
-#define KC_MAX_DEPTH 64
-
-static int kc_check_depth(const struct k8s_kc_source *src, struct err *e)
+int k8s_yaml_check_depth(const char *text, size_t len, const char *what, struct err *e)
 {
     yaml_parser_t p;
     yaml_event_t ev;
     int depth = 0, done = 0, r = 0;
     if (!yaml_parser_initialize(&p))
         return err_set(e, ERR_FAILED, "out of memory");
-    yaml_parser_set_input_string(&p, (const unsigned char *)src->text, src->len);
+    yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
     while (!done && r == 0) {
         if (!yaml_parser_parse(&p, &ev))
-            break;                 /* the full load below reports it */
+            break;                 /* the full load reports it */
         if (ev.type == YAML_SEQUENCE_START_EVENT || ev.type == YAML_MAPPING_START_EVENT)
             depth++;
         else if (ev.type == YAML_SEQUENCE_END_EVENT || ev.type == YAML_MAPPING_END_EVENT)
             depth--;
         done = ev.type == YAML_STREAM_END_EVENT;
-        if (depth > KC_MAX_DEPTH)
-            r = err_set(e, ERR_USAGE, "kubeconfig %s:%lu: nested deeper than %d levels",
-                        src->path, (unsigned long)ev.start_mark.line + 1, KC_MAX_DEPTH);
+        if (depth > K8S_YAML_MAX_DEPTH)
+            r = err_set(e, ERR_USAGE, "%s:%lu: nested deeper than %d levels", what,
+                        (unsigned long)ev.start_mark.line + 1, K8S_YAML_MAX_DEPTH);
         yaml_event_delete(&ev);
     }
     yaml_parser_delete(&p);
@@ -204,13 +199,15 @@ static int kc_doc_load(struct kc_doc *d, const struct k8s_kc_source *src,
     yaml_parser_t p;
     const char *slash = strrchr(src->path, '/');
     yaml_node_t *root;
+    char what[4200];
     d->src = src;
     /* "" for a file in /, so "%s/%s" below still makes "/x" */
     if (slash)
         snprintf(d->dir, sizeof(d->dir), "%.*s", (int)(slash - src->path), src->path);
     else
         snprintf(d->dir, sizeof(d->dir), ".");
-    if (kc_check_depth(src, e) < 0)
+    snprintf(what, sizeof(what), "kubeconfig %s", src->path);
+    if (k8s_yaml_check_depth(src->text, src->len, what, e) < 0)
         return -1;
     if (!yaml_parser_initialize(&p))
         return err_set(e, ERR_FAILED, "out of memory");

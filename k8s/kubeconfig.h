@@ -100,4 +100,11 @@ int k8s_read_file(const char *path, size_t max, const char *what,
 int k8s_base64_decode(const char *in, size_t len, unsigned char **out,
                       size_t *out_len);
 
+/* A kubeconfig is a few levels deep. libyaml has no nesting limit and its
+ * scanner slows down with each open flow level (100,000 '[' took 30 s), so
+ * every YAML paasctl reads is walked first and refused past this depth
+ * ("WHAT:LINE: nested deeper than 64 levels", ERR_USAGE). */
+#define K8S_YAML_MAX_DEPTH 64
+int k8s_yaml_check_depth(const char *text, size_t len, const char *what, struct err *e);
+
 #endif

@@ -16,11 +16,15 @@ __asm__(".pushsection .rodata\n"
         "paasctl_tmpl_user_data:\n"
         ".incbin \"scripts/bootstrap/user-data.sh.in\"\n"
         ".byte 0\n"
+        "paasctl_tmpl_versions:\n"
+        ".incbin \"scripts/bootstrap/versions.env\"\n"
+        ".byte 0\n"
         ".popsection\n");
 
 extern const char paasctl_tmpl_bootstrap[] __asm__("paasctl_tmpl_bootstrap");
 extern const char paasctl_tmpl_env[] __asm__("paasctl_tmpl_env");
 extern const char paasctl_tmpl_user_data[] __asm__("paasctl_tmpl_user_data");
+extern const char paasctl_tmpl_versions[] __asm__("paasctl_tmpl_versions");
 
 const char *bootstrap_script(void)
 {
@@ -43,6 +47,14 @@ void bootstrap_var(struct bootstrap_vars *v, const char *key, const char *value)
         v->key[v->n] = key;
         v->value[v->n++] = value;
     }
+}
+
+void bootstrap_cluster_vars(struct bootstrap_vars *v, const struct cluster_config *cc)
+{
+    bootstrap_var(v, "K8S_VERSION", cc->kubernetes_version);
+    bootstrap_var(v, "POD_CIDR", cc->pod_cidr.text);
+    bootstrap_var(v, "SERVICE_CIDR", cc->service_cidr.text);
+    bootstrap_var(v, "VERSIONS", paasctl_tmpl_versions);
 }
 
 /* The value for the key of length n, or NULL. */

@@ -7,9 +7,10 @@
 
 #include <stddef.h>
 #include "core/buf.h"
+#include "core/config.h"
 #include "core/err.h"
 
-#define BOOTSTRAP_MAX_VARS 16
+#define BOOTSTRAP_MAX_VARS 32
 
 struct bootstrap_vars {
     const char *key[BOOTSTRAP_MAX_VARS];     /* "SLOT" for @SLOT@ */
@@ -18,6 +19,11 @@ struct bootstrap_vars {
 };
 
 void bootstrap_var(struct bootstrap_vars *v, const char *key, const char *value);
+
+/* The cluster's own values for the env files (SPEC.md "Clusters"):
+ * @K8S_VERSION@, @POD_CIDR@, @SERVICE_CIDR@ (borrowed from cc) and
+ * @VERSIONS@, scripts/bootstrap/versions.env: every add-on version. */
+void bootstrap_cluster_vars(struct bootstrap_vars *v, const struct cluster_config *cc);
 
 /* Replaces every @KEY@ of tmpl with its value into out (appended). An
  * @WORD@ with no value is an error naming it (a template and the code

@@ -18,6 +18,7 @@
 #include "core/strmap.h"
 #include "plans/bootstrap.h"
 #include "plans/elb_members.h"
+#include "plans/pki_store.h"
 #include "plans/shell.h"
 #include "plans/tags.h"
 #include "plans/wait.h"
@@ -140,6 +141,7 @@ struct slot_plan {
     struct s3_object *objects;
     size_t n_objects;
     struct slot_file files[SLOT_N_FILES];
+    struct pki_store pki;
     struct r53_record *records;
     size_t n_records;
     size_t d_dns[2];
@@ -161,7 +163,8 @@ static void slot_plan_release(struct slot_plan *s)
     free(s->start);
     free(s->objects);
     for (int f = 0; f < SLOT_N_FILES; f++)
-        buf_release(&s->files[f].body);
+        buf_release_secret(&s->files[f].body);
+    pki_store_release(&s->pki);
     free(s->records);
     free(s->now);
 }
@@ -236,11 +239,13 @@ static int slot_read_files(struct paas *p, struct slot_plan *s, struct err *e)
     if (slot_bucket_name(p, s->slot, s->bucket, sizeof(s->bucket), &s->have_bucket, e) < 0)
         return -1;
     if (!s->have_bucket)
-        return 0;
+        return pki_store_read(p, s->bucket, NULL, 0, &s->pki, e);
     if (s3_get_bucket_tag(&p->aws, s->bucket, TAG_PAAS, tag, sizeof(tag), e) < 0)
         return -1;
     s->bucket_tags = strcmp(tag, p->cfg.name) != 0;
-    return s3_list_with_etags(&p->aws, s->bucket, "", &s->objects, &s->n_objects, e);
+    if (s3_list_with_etags(&p->aws, s->bucket, "", &s->objects, &s->n_objects, e) < 0)
+        return -1;
+    return pki_store_read(p, s->bucket, s->objects, s->n_objects, &s->pki, e);
 }
 
 static int slot_read(struct paas *p, struct slot_plan *s, struct err *e)
@@ -290,6 +295,8 @@ static int slot_render_files(struct paas *p, struct slot_plan *s, struct err *e)
         bootstrap_var(&v, "VPC_CIDR", p->cfg.vpc_cidr.text);
         bootstrap_var(&v, "INGRESS_PORTS", ports);
         bootstrap_var(&v, "HEALTH_PATH", path ? path : "/");
+        bootstrap_cluster_vars(&v, s->cc);
+        pki_store_vars(&s->pki, f ? slot_role_name((enum slot_role)(f - 1)) : "", &v);
         if (bootstrap_render(f ? bootstrap_env_template() : bootstrap_script(), &v,
                              &file->body, e) < 0)
             return -1;
@@ -303,6 +310,7 @@ static void slot_decide_files(struct slot_plan *s, struct diff *d)
     diff_add(d, !s->have_bucket ? DIFF_CREATE : s->bucket_tags ? DIFF_UPDATE : DIFF_EXISTS,
              "bucket", s->bucket, NULL, "bootstrap files of slot %s%s", s->slot,
              s->have_bucket && s->bucket_tags ? "; add its paasctl tags" : "");
+    pki_store_decide(&s->pki, d);
     for (int f = 0; f < SLOT_N_FILES; f++) {
         struct slot_file *file = &s->files[f];
         const struct s3_object *o = NULL;
@@ -517,12 +525,13 @@ static int slot_apply_files(struct paas *p, struct slot_plan *s, struct err *e)
     if ((!s->have_bucket || s->bucket_tags) &&
         s3_put_bucket_tags(&p->aws, s->bucket, t, 4, e) < 0)
         return err_wrap(e, "tagging bucket %s", s->bucket);
+    if (pki_store_apply(p, s->bucket, &s->pki, e) < 0)
+        return -1;
     for (int f = 0; f < SLOT_N_FILES; f++) {
         struct slot_file *file = &s->files[f];
         if (file->upload &&
-            s3_put_object(&p->aws, s->bucket, file->key, buf_str(&file->body),
-                          file->body.len, f ? "text/plain" : "text/x-shellscript",
-                          0, e) < 0)
+            s3_put_secret(&p->aws, s->bucket, file->key, buf_str(&file->body),
+                          file->body.len, 0, e) < 0)
             return err_wrap(e, "uploading s3://%s/%s", s->bucket, file->key);
     }
     return 0;

@@ -170,11 +170,11 @@ def test_plan_empty(t):
     rc, out, err = t.run("-o", "json", "plan", "a", proxied=True)
     doc = json.loads(out) if rc == 0 else {}
     kinds = [i["kind"] for i in doc.get("items", []) if i["op"] == "create"]
-    check("plan a -o json on an empty account lists the slot's bucket, 5 files, "
+    check("plan a -o json on an empty account lists the slot's bucket, its PKI, 5 files, "
           "7 instances, 2 records and the ELB membership",
           rc == 0 and kinds.count("instance") == 7 and kinds.count("object") == 5 and
           kinds.count("dns-record") == 2 and kinds.count("bucket") == 1 and
-          doc["totals"]["create"] == 15, out + err)
+          kinds.count("pki") == 1 and doc["totals"]["create"] == 16, out + err)
     check("plan a without the shell says that up needs 'up shell' first",
           "up shell" in doc.get("note", ""), out)
     rc, out, err = t.run("--dry-run", "up", "shell", proxied=True)
@@ -393,9 +393,12 @@ def test_up_slots(t):
         check(f"up {slot} exits 0", rc == 0, err[-2000:])
         inst = check_slot(t, slot)
         bucket = f"{NAME}-{slot}-config"
-        keys = sorted(o["Key"] for o in t.s3.list_objects_v2(Bucket=bucket).get("Contents", []))
+        all_keys = sorted(o["Key"] for o in t.s3.list_objects_v2(Bucket=bucket).get("Contents", []))
+        keys = [k for k in all_keys if not k.startswith("secret/")]
         check(f"slot {slot}: its bucket holds bootstrap.sh and one env file per role",
               keys == ["bootstrap.sh", "env/auth.env", "env/ingress.env", "env/master.env", "env/minion.env"], keys)
+        check(f"slot {slot}: and the slot's PKI under secret/ (tests/e2e/test_pki.py checks it)",
+              len(all_keys) - len(keys) == 9, all_keys)
         body = t.s3.get_object(Bucket=bucket, Key="bootstrap.sh")["Body"].read()
         with open(os.path.join(ROOT, "scripts", "bootstrap", "bootstrap.sh"), "rb") as f:
             check(f"slot {slot}: bootstrap.sh is scripts/bootstrap/bootstrap.sh", body == f.read(), len(body))
@@ -407,7 +410,8 @@ def test_up_slots(t):
         import base64
         text = base64.b64decode(ud["UserData"].get("Value", "")).decode(errors="replace")
         check(f"slot {slot}: the user data fetches from the slot bucket",
-              f"s3://{bucket}/bootstrap.sh" in text and f"s3://{bucket}/env/" in text, text)
+              f"S3_BUCKET={bucket}\n" in text and "s3get bootstrap.sh" in text and "s3get env/" in text
+              and "--aws-sigv4" in text, text)
         tags = {x["Key"]: x["Value"] for x in t.s3.get_bucket_tagging(Bucket=bucket)["TagSet"]}
         check(f"slot {slot}: its bucket is tagged", tags.get("paasctl:slot") == slot, tags)
     test_idempotent(t, "a")

@@ -13,6 +13,7 @@ Usage:
   python3 tests/kube/apiserver.py --listen 127.0.0.1:0 --state-dir DIR --context NAME
          [--latency-ms N] [--fail-rate R] [--seed N] [--port-file FILE]
          [--control-plane-node NAME] [--persist] [--verbose]
+         [--ca-cert CRT --ca-key KEY [--server-name NAME]...]
 
 On start it writes into DIR: ca.crt, client.crt, client.key (CN paasctl-admin,
 O system:masters), token, server.crt/key and kubeconfig (context NAME, data
@@ -95,6 +96,16 @@ class StandinServer(ThreadingHTTPServer):
         super().handle_error(request, client_address)
 
 
+def add_ca_args(p):
+    """Serve with a given CA instead of the throw-away one (see
+    certs.serve_with_ca): a paasctl slot's cluster CA."""
+    p.add_argument("--ca-cert", help="CA certificate (PEM) that signs the serving cert and "
+                   "is the only one client certificates are checked against")
+    p.add_argument("--ca-key", help="that CA's key (PEM)")
+    p.add_argument("--server-name", action="append",
+                   help="extra DNS name of the serving cert (repeatable)")
+
+
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--listen", default="127.0.0.1:0", help="HOST:PORT (port 0 = pick a free one)")
@@ -108,6 +119,7 @@ def parse_args(argv):
                    help="name of the control-plane node made at bootstrap ('' for none)")
     p.add_argument("--persist", action="store_true", help="keep objects in STATE_DIR/state.json")
     p.add_argument("--verbose", action="store_true")
+    add_ca_args(p)
     return p.parse_args(argv)
 
 
@@ -120,8 +132,9 @@ def main(argv=None):
 
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    ctx.load_cert_chain(pki.server_crt, pki.server_key)
-    ctx.load_verify_locations(pki.ca_crt)
+    server_crt, server_key, client_ca = certs.serving(pki, opts)
+    ctx.load_cert_chain(server_crt, server_key)
+    ctx.load_verify_locations(client_ca)
     ctx.verify_mode = ssl.CERT_OPTIONAL      # a bearer token is the alternative
     ctx.set_alpn_protocols(["http/1.1"])
 

@@ -141,7 +141,13 @@ static void test_base_and_defaults(void)
     T_INTEQ("ingress count", cfg.cluster[0].ingress_count, 2);
     T_STREQ("minion type", cfg.cluster[0].minion_type, "m5.xlarge");
     T_INTEQ("slot b absent", cfg.cluster[1].present, 0);
-    T_STREQ("kubeconfig default", cfg.cluster[0].kubeconfig, "");
+    {
+        /* SPEC.md "Clusters": what `paasctl kubeconfig a` writes. */
+        char want[4200];
+        snprintf(want, sizeof(want), "%s/.kube/paasctl-%s-a.yaml", getenv("HOME"), cfg.name);
+        T_STREQ("kubeconfig default", cfg.cluster[0].kubeconfig,
+                getenv("HOME") ? want : "");
+    }
     T_STREQ("key_name default", cfg.key_name, "");
     T_STREQ("default live_name", cfg.live_name, "demo-live");
     T_STREQ("default prelive_name", cfg.prelive_name, "demo-prelive");

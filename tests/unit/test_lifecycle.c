@@ -37,7 +37,9 @@ static void test_templates(void)
     struct err e;
     static const char *const keys[] = { "NAME", "SLOT", "ROLE", "REGION", "BUCKET",
                                         "API_HOST", "AUTH_HOST", "VPC_CIDR",
-                                        "INGRESS_PORTS", "HEALTH_PATH" };
+                                        "INGRESS_PORTS", "HEALTH_PATH", "K8S_VERSION",
+                                        "POD_CIDR", "SERVICE_CIDR", "VERSIONS", "TOKEN",
+                                        "CA_HASH" };
     err_init(&e);
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
         bootstrap_var(&v, keys[i], "v");
@@ -52,8 +54,9 @@ static void test_templates(void)
     buf_reset(&out);
     T_INTEQ("user-data.sh.in renders",
             bootstrap_render(bootstrap_user_data_template(), &v, &out, &e), 0);
-    T_OK("user data fetches env and script",
-         strstr(buf_str(&out), "s3://v/env/v.env") && strstr(buf_str(&out), "s3://v/bootstrap.sh"),
+    T_OK("user data fetches env and script from the bucket, signed",
+         strstr(buf_str(&out), "S3_BUCKET=v\n") && strstr(buf_str(&out), "s3get env/v.env ") &&
+         strstr(buf_str(&out), "s3get bootstrap.sh ") && strstr(buf_str(&out), "--aws-sigv4"),
          "%s", buf_str(&out));
     buf_release(&out);
 }

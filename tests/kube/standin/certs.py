@@ -156,3 +156,31 @@ def write_kubeconfig(pki, server_url, context, user="paasctl-admin"):
     )
     _write(pki.kubeconfig, text.encode())
     return pki.kubeconfig
+
+
+def serve_with_ca(pki, ca_cert, ca_key, names=()):
+    """--ca-cert/--ca-key: a serving certificate signed by a given CA (a
+    paasctl slot's cluster CA, as kubeadm's apiserver.crt is), for
+    127.0.0.1, localhost and `names` (e.g. api.a.k8s.ZONE). Returns
+    (server_crt, server_key, client_ca): client certificates are then
+    checked against that CA only, as a real kube-apiserver's --client-ca-file.
+    The bearer token keeps working for the test control API."""
+    with open(ca_cert, "rb") as f:
+        ca = x509.load_pem_x509_certificate(f.read())
+    with open(ca_key, "rb") as f:
+        key = serialization.load_pem_private_key(f.read(), password=None)
+    srv_key = ec.generate_private_key(ec.SECP256R1())
+    srv = _issue(_name("kube-apiserver"), srv_key, ca.subject, key, server=True,
+                 sans=("127.0.0.1", "localhost", *names))
+    crt_path = os.path.join(pki.dir, "slot-server.crt")
+    key_path = os.path.join(pki.dir, "slot-server.key")
+    _write(crt_path, _pem_cert(srv), 0o644)
+    _write(key_path, _pem_key(srv_key))
+    return crt_path, key_path, ca_cert
+
+
+def serving(pki, opts):
+    """The (server cert, server key, client CA) the TLS context uses."""
+    if getattr(opts, "ca_cert", None):
+        return serve_with_ca(pki, opts.ca_cert, opts.ca_key, opts.server_name or ())
+    return pki.server_crt, pki.server_key, pki.ca_crt
