@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/env.h"
 #include "plans/journal.h"
 #include "plans/lock.h"
 
@@ -197,11 +198,24 @@ static void command_line(struct paas *p, int argc, char **argv)
     }
 }
 
+/* The context's inputs from outside the arguments and the configuration,
+ * read here once (DESIGN.md "No hidden globals"): the tunable knobs and
+ * the wall clock. Lower layers get them from struct paas, never from the
+ * environment. */
+static void setup_context(struct paas *p)
+{
+    p->knobs.max_attempts = (int)env_long("PAASCTL_MAX_ATTEMPTS", 0, 1, 100);
+    p->knobs.retry_base_ms = env_long("PAASCTL_RETRY_BASE_MS", 0, 1, 60000);
+    p->knobs.poll_ms = env_long("PAASCTL_POLL_MS", 0, 1, 600000);
+    p->knobs.dependency_wait_s = env_long("PAASCTL_DEPENDENCY_WAIT_S", 0, 0, 7200);
+    p->clock = env_wall_clock;
+}
+
 static int setup_config(struct paas *p, const char *path, struct err *e)
 {
     if (!path)
-        path = getenv("PAASCTL_CONFIG");
-    if (!path || !*path)
+        path = env_get("PAASCTL_CONFIG");
+    if (!path)
         path = "paasctl.ini";
     if (config_load(path, &p->cfg, e) < 0)
         return -1;
@@ -212,7 +226,8 @@ static int setup_config(struct paas *p, const char *path, struct err *e)
 static int setup_aws(struct paas *p, struct err *e)
 {
     struct aws_client_opts o = {
-        p->cfg.profile, p->cfg.region, p->cfg.endpoint, &p->log
+        p->cfg.profile, p->cfg.region, p->cfg.endpoint, &p->log,
+        p->knobs.max_attempts, p->knobs.retry_base_ms, p->clock
     };
     if (aws_client_init(&p->aws, &o, e) < 0) {
         aws_client_release(&p->aws);
@@ -236,7 +251,7 @@ static void catch_signals(struct paas *p)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     p->interrupted = &interrupted;
-    p->aws.stop = &interrupted;
+    p->aws.http.stop = &interrupted;
 }
 
 /* Lock, run, journal, unlock: every mutating command goes through here. */
@@ -254,7 +269,7 @@ static int run_mutating(struct paas *p, const struct cmd *c, int argc,
         return -1;
     catch_signals(p);
     rc = c->fn(p, argc, argv, e);
-    p->aws.stop = NULL;   /* the journal and the unlock must still go out */
+    p->aws.http.stop = NULL;   /* the journal and the unlock must still go out */
     err_init(&side);
     if (journal_append(p, rc == 0 ? "ok" : "failed", rc == 0 ? "" : e->msg,
                        p->changes, &side) < 0) {
@@ -273,9 +288,10 @@ static int run_mutating(struct paas *p, const struct cmd *c, int argc,
 static void report_counters(const struct paas *p)
 {
     if (p->have_aws)
-        log_debug(&p->log, 1, "aws requests=%ld retries=%ld throttled=%ld bytes_out=%ld bytes_in=%ld",
+        log_debug(&p->log, 1, "aws requests=%ld retries=%ld throttled=%ld connects=%ld "
+                  "bytes_out=%ld bytes_in=%ld",
                   p->aws.n.requests, p->aws.n.retries, p->aws.n.throttled,
-                  p->aws.n.bytes_out, p->aws.n.bytes_in);
+                  p->aws.n.connects, p->aws.n.bytes_out, p->aws.n.bytes_in);
 }
 
 static int run(struct paas *p, int argc, char **argv, struct err *e)
@@ -331,6 +347,7 @@ int main(int argc, char **argv)
     memset(&p, 0, sizeof(p));
     err_init(&e);
     log_init(&p.log, stderr);
+    setup_context(&p);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     xmlInitParser();
     if (run(&p, argc, argv, &e) < 0) {

@@ -1,13 +1,8 @@
-/* Small things every layer needs: a monotonic clock in milliseconds and
- * numeric settings from the environment (PAASCTL_RETRY_BASE_MS...). */
+/* Small things every layer needs: a monotonic clock in milliseconds. */
 #ifndef CORE_UTIL_H
 #define CORE_UTIL_H
 
 /* Milliseconds of CLOCK_MONOTONIC: for durations, never for dates. */
 long long util_now_ms(void);
-
-/* The integer in environment variable name when it is set, a whole number
- * and within [lo, hi]; otherwise dflt. */
-long util_env_long(const char *name, long dflt, long lo, long hi);
 
 #endif

@@ -6,12 +6,23 @@
 
 #include <jansson.h>
 #include <signal.h>
+#include <time.h>
 
 #include "aws/transport.h"
 #include "core/config.h"
 #include "core/log.h"
 
 enum paas_output { OUT_TABLE, OUT_JSON };
+
+/* Tunables read from the environment once, by cmd/ (tests shorten waits
+ * with them); 0 = the default of whoever uses it. */
+struct paas_knobs {
+    int max_attempts;          /* PAASCTL_MAX_ATTEMPTS: AWS and Kubernetes */
+    long retry_base_ms;        /* PAASCTL_RETRY_BASE_MS: first backoff ceiling */
+    long poll_ms;              /* PAASCTL_POLL_MS: first wait interval */
+    long dependency_wait_s;    /* PAASCTL_DEPENDENCY_WAIT_S: how long teardown
+                                * retries DependencyViolation */
+};
 
 struct paas {
     struct config cfg;
@@ -22,6 +33,9 @@ struct paas {
     enum paas_output output;
     int dry_run;
     int yes;
+    struct paas_knobs knobs;
+    time_t (*clock)(void);    /* the wall clock (lock and journal dates),
+                               * passed like the signer's `when` */
     const char *command;      /* the command's name: "up" */
     char command_line[256];   /* with its arguments: "up b", for the lock and
                                * the journal */

@@ -825,7 +825,7 @@ static int shell_apply_bucket_zone(struct paas *p, struct shell_world *w,
         /* A fresh reference each time: AWS refuses one used before, and a
          * crashed creation is found by name on the next run. */
         snprintf(ref, sizeof(ref), "paasctl-%s-%ld-%ld", p->cfg.name,
-                 (long)time(NULL), (long)getpid());
+                 (long)p->clock(), (long)getpid());
         snprintf(name, sizeof(name), "%s-shell-zone", p->cfg.name);
         if (r53_create_zone(&p->aws, p->cfg.dns_zone, ref, "paasctl shell zone",
                             &w->zone, e) < 0 ||
@@ -1030,7 +1030,7 @@ static int shell_round_c(struct paas *p, struct shell_world *w,
 static int shell_wait_nats(struct paas *p, struct shell_world *w, struct err *e)
 {
     struct wait wt;
-    wait_init(&wt, "NAT gateways available", 900);
+    wait_init(&wt, "NAT gateways available", WAIT_NAT_S);
     for (;;) {
         struct ec2_filter f[] = {
             { "tag:" TAG_PAAS, { p->cfg.name, NULL } },

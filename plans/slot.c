@@ -684,7 +684,7 @@ static int slot_wait_running(struct paas *p, struct slot_plan *s, struct err *e)
     for (int r = 0; r < SLOT_N_ROLES; r++)
         want += (size_t)slot_role_count(s, r);
     snprintf(what, sizeof(what), "instances of slot %s running", s->slot);
-    wait_init(&w, what, 1200);
+    wait_init(&w, what, WAIT_INSTANCES_S);
     for (;;) {
         size_t running = 0, alive = 0;
         char status[64];

@@ -460,7 +460,9 @@ static int smoke_open_cluster(struct smoke_ctx *s, const struct cluster_config *
                               struct err *e)
 {
     struct k8s_kubeconfig kc;
-    struct k8s_client_opts o = { .max_in_flight = 8, .timeout_ms = 10000 };
+    struct k8s_client_opts o = { .max_in_flight = 8, .timeout_ms = 10000,
+                                 .max_attempts = s->p->knobs.max_attempts,
+                                 .retry_base_ms = s->p->knobs.retry_base_ms };
     if (k8s_kubeconfig_load(&kc, cc->kubeconfig, cc->context, e) < 0)
         return err_wrap(e, "slot %s", s->slot);
     return k8s_client_init(&s->kube, &kc, &s->p->log, &o, e);

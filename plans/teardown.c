@@ -23,10 +23,13 @@
 
 /* How long DependencyViolation is retried: AWS documents up to ~20 minutes
  * for the ENIs of a deleted load balancer in the worst case.
- * PAASCTL_DEPENDENCY_WAIT_S shortens it (tests). */
-static int td_dependency_wait_s(void)
+ * PAASCTL_DEPENDENCY_WAIT_S (struct paas knobs) shortens it (tests). */
+#define TD_DEPENDENCY_WAIT_S 1200
+
+static int td_dependency_wait_s(const struct paas *p)
 {
-    return (int)util_env_long("PAASCTL_DEPENDENCY_WAIT_S", 1200, 0, 7200);
+    return p->knobs.dependency_wait_s > 0 ? (int)p->knobs.dependency_wait_s
+                                          : TD_DEPENDENCY_WAIT_S;
 }
 
 void teardown_cluster_tag(const struct paas *p, const char *slot, char *out,
@@ -40,7 +43,7 @@ static int td_run(struct paas *p, struct aws_batch *b, int dependency_wait,
                   const char *what, struct err *e)
 {
     int rc;
-    b->dependency_wait_s = dependency_wait ? td_dependency_wait_s() : 0;
+    b->dependency_wait_s = dependency_wait ? td_dependency_wait_s(p) : 0;
     if (b->n)
         log_info(&p->log, "teardown: %s", what);
     rc = aws_batch_run(&p->aws, b, e);
@@ -57,7 +60,7 @@ static int td_wait_terminated(struct paas *p, const char *slot,
     if (n == 0)
         return 0;
     snprintf(what, sizeof(what), "instances of %s terminated", slot);
-    wait_init(&w, what, 1200);
+    wait_init(&w, what, WAIT_INSTANCES_S);
     for (;;) {
         struct ec2_instance *in;
         size_t m, alive = 0;
@@ -422,7 +425,7 @@ static void td_shell_decide(struct paas *p, struct shell_world *w, struct diff *
 static int td_wait_nats_gone(struct paas *p, struct shell_world *w, struct err *e)
 {
     struct wait wt;
-    wait_init(&wt, "NAT gateways deleted", 900);
+    wait_init(&wt, "NAT gateways deleted", WAIT_NAT_S);
     for (;;) {
         struct ec2_filter f[] = {
             { "tag:" TAG_PAAS, { p->cfg.name, NULL } },
