@@ -115,7 +115,7 @@ static void usage_global(FILE *out)
         "  -h, --help       this help, or a command's help after its name\n"
         "  --version        version and linked libraries\n\n"
         "Exit codes: 0 done, 1 failed, 2 usage/config error, 3 refused by a safety\n"
-        "interlock, 4 another run holds the lock.\n");
+        "interlock, 4 another run holds the lock, 130/143 interrupted by SIGINT/SIGTERM.\n");
 }
 
 static void usage_command(const struct cmd *c)
@@ -356,7 +356,9 @@ int main(int argc, char **argv)
         log_error(&p.log, "%s", e.msg);
     }
     report_counters(&p);
-    code = err_exit_code(&e);
+    /* SPEC.md "Exit codes": a run that stopped for SIGINT/SIGTERM says so
+     * with 128 + the signal (the lock is released, the journal written). */
+    code = e.kind != ERR_NONE && interrupted ? 128 + (int)interrupted : err_exit_code(&e);
     if (p.have_aws)
         aws_client_release(&p.aws);
     json_decref(p.changes);
