@@ -70,6 +70,9 @@ struct aws_request {
                                   * before the endpoint's host; NULL = none */
 };
 
+/* A listing longer than this many pages is an error, never a cut. */
+#define AWS_MAX_PAGES 10000
+
 #define AWS_MAX_EXTRA_HEADERS 11   /* 16 signed headers, 5 of them ours */
 #define AWS_MAX_RESPONSE (64u * 1024u * 1024u)
 

@@ -30,12 +30,12 @@ static const struct cmd commands[] = {
       "are not, deregisters them again and exits 1 with nothing changed;\n"
       "otherwise retags both slots and moves the old live slot to pre-live.\n"
       "The live ELB never loses its last InService node. An interrupted\n"
-      "cutover is finished (or undone) by running it again.\n" },
+      "cutover is finished (or undone) by running it again.\n", NULL },
     { "rollback", cmd_rollback, CMD_NEEDS_CONFIG | CMD_NEEDS_AWS | CMD_MUTATES,
       "undo the last cutover", "rollback",
       "Makes the slot that was live before the last cutover live again, by the\n"
       "same health-gated swap. Refused (exit 3) when the journal has no\n"
-      "cutover, when that slot has been torn down or is not healthy.\n" },
+      "cutover, when that slot has been torn down or is not healthy.\n", NULL },
     { "smoke", cmd_smoke, CMD_NEEDS_CONFIG | CMD_NEEDS_AWS,
       "run the smoke suite against a slot", "smoke a|b",
       "Checks, each reported with its reason, failing ones retried until\n"
@@ -44,15 +44,15 @@ static const struct cmd commands[] = {
       "are Running or Succeeded; deployments, statefulsets and daemonsets in the\n"
       "smoke namespaces are fully available; the ingress instances are InService\n"
       "on their ELB; every Ingress host answers below 500 through that ELB\n"
-      "([smoke] path, connect_to). Exit 0 only if every check passes.\n" },
+      "([smoke] path, connect_to). Exit 0 only if every check passes.\n", NULL },
     { "plan", cmd_plan, CMD_NEEDS_CONFIG | CMD_NEEDS_AWS,
       "what up would do: + create, = exists, ~ update; changes nothing",
       "plan shell|a|b",
       "Reads the world by its paasctl:* tags (and the ELB, bucket and zone\n"
       "names) and prints one line per resource that 'up' would create (+),\n"
       "update (~), destroy (-) or leave as it is (=), then the totals. Sends no\n"
-      "mutating request. -o json prints the same as one document.\n" },
-    { "up", cmd_up, CMD_NEEDS_CONFIG | CMD_NEEDS_AWS | CMD_MUTATES | CMD_MAKES_STATE,
+      "mutating request. -o json prints the same as one document.\n", NULL },
+    { "up", cmd_up, CMD_NEEDS_CONFIG | CMD_NEEDS_AWS | CMD_MUTATES,
       "converge the shell or a slot to the configuration", "up shell|a|b",
       "up shell: the state bucket, VPC, subnets, gateways, routes, security\n"
       "groups, bastion, hosted zone and the live and pre-live ELBs.\n"
@@ -61,7 +61,7 @@ static const struct cmd commands[] = {
       "nodes behind the pre-live ELB. Needs the shell (exit 3 without it).\n"
       "Creates only what is missing, converges counts both ways (the newest\n"
       "extras go), and is safe to re-run after a crash or Ctrl-C.\n"
-      "  --dry-run   print the plan, change nothing\n" },
+      "  --dry-run   print the plan, change nothing\n", cmd_up_prepare },
     { "teardown", cmd_teardown, CMD_NEEDS_CONFIG | CMD_NEEDS_AWS | CMD_MUTATES,
       "destroy the shell or a slot and everything it owns", "teardown a|b|shell",
       "teardown a|b: deregisters the slot's ingress nodes from both ELBs,\n"
@@ -73,25 +73,25 @@ static const struct cmd commands[] = {
       "bucket last. Refused (exit 3) while a slot has instances.\n"
       "Asks to type the slot's name (the paas name for the shell) on a\n"
       "terminal; needs --yes otherwise.\n"
-      "  --dry-run   print what would be destroyed, change nothing\n" },
+      "  --dry-run   print what would be destroyed, change nothing\n", NULL },
     { "status", cmd_status, CMD_NEEDS_CONFIG | CMD_NEEDS_AWS,
       "the shell, each slot, which slot is live, ELB health, drift",
       "status [--check]",
       "Reads the world by its paasctl:* tags and the ELB names and prints the\n"
       "shell, the live and pre-live ELBs with their health, and each slot's\n"
       "instances by role and state.\n"
-      "  --check   exit 1 when tags and ELB membership disagree (drift)\n" },
+      "  --check   exit 1 when tags and ELB membership disagree (drift)\n", NULL },
     { "history", cmd_history, CMD_NEEDS_CONFIG | CMD_NEEDS_AWS,
       "the journal, newest first", "history [-n N]",
       "Lists the journal records (STATE_BUCKET/NAME/journal/), newest first.\n"
-      "  -n N      only the newest N records\n" },
+      "  -n N      only the newest N records\n", NULL },
     { "unlock", cmd_unlock, CMD_NEEDS_CONFIG | CMD_NEEDS_AWS,
       "remove a stale lock (prints who held it)", "unlock LOCK_ID",
       "Removes STATE_BUCKET/NAME/lock if its id is LOCK_ID (the id printed\n"
-      "when a command exits 4), and prints who held it.\n" },
+      "when a command exits 4), and prints who held it.\n", NULL },
     { "version", cmd_version, 0,
       "version, and the versions of the libraries linked",
-      "version", "Prints paasctl's version and the linked library versions.\n" },
+      "version", "Prints paasctl's version and the linked library versions.\n", NULL },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -263,7 +263,7 @@ static int run_mutating(struct paas *p, const struct cmd *c, int argc,
     int rc;
     if (p->dry_run)
         return c->fn(p, argc, argv, e);
-    if ((c->flags & CMD_MAKES_STATE) && cmd_up_prepare(p, argc, argv, e) < 0)
+    if (c->prepare && c->prepare(p, argc, argv, e) < 0)
         return -1;
     if (lock_acquire(p, &mine, e) < 0)
         return -1;

@@ -1,8 +1,17 @@
-/* Small things every layer needs: a monotonic clock in milliseconds. */
+/* Small things every layer needs: a monotonic clock in milliseconds and
+ * the one growth rule for arrays. */
 #ifndef CORE_UTIL_H
 #define CORE_UTIL_H
 
 /* Milliseconds of CLOCK_MONOTONIC: for durations, never for dates. */
 long long util_now_ms(void);
+
+#include <stddef.h>
+
+/* Makes room for element n of the malloc'd array *items_ptr (any element
+ * type, size bytes each; cap elements allocated): the capacity doubles,
+ * from 16. 0, or -1 when out of memory (the array is left as it was).
+ * Not for arrays that hold secrets (it reallocs). */
+int util_grow(void *items_ptr, size_t *cap, size_t n, size_t size);
 
 #endif

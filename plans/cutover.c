@@ -19,6 +19,7 @@ void swap_result_release(struct swap_result *r)
 {
     swap_side_release(&r->incoming);
     swap_side_release(&r->outgoing);
+    json_decref(r->changes);
     memset(r, 0, sizeof(*r));
 }
 
@@ -141,10 +142,10 @@ static int swap_retag(struct paas *p, const struct swap_side *s,
 
 /* ---- the rules, in order -------------------------------------------------- */
 
-static void swap_record(struct paas *p, const struct swap_result *r)
+static void swap_record(struct swap_result *r)
 {
-    json_decref(p->changes);
-    p->changes = json_pack("{s:o, s:s, s:o, s:o, s:b}",
+    json_decref(r->changes);
+    r->changes = json_pack("{s:o, s:s, s:o, s:o, s:b}",
                            "from", r->outgoing.slot[0] ? json_string(r->outgoing.slot) : json_null(),
                            "to", r->incoming.slot,
                            "incoming", swap_side_json(&r->incoming),
@@ -213,8 +214,8 @@ static int swap_run(struct paas *p, struct swap_world *w, struct swap_result *r,
         swap_elb(p, 0, prelive, w->prelive.instances, w->prelive.n_instances,
                  r->outgoing.ids, r->outgoing.n, e) < 0)
         goto fail;
-    /* Rule 6: the dispatcher writes the journal record from p->changes. */
-    swap_record(p, r);
+    /* Rule 6: the journal record's changes go back in the result. */
+    swap_record(r);
     swap_marker_delete(p);
     buf_release(&bad);
     return 0;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/util.h"
 #include "aws/s3.h"
 #include "plans/identity.h"
 #include "plans/state.h"
@@ -64,14 +65,8 @@ static int journal_collect(const char *key, void *ctx, struct err *e)
     struct journal_keys *k = ctx;
     if (strncmp(key, k->prefix, strlen(k->prefix)) != 0)
         return 0;
-    if (k->n == k->cap) {
-        size_t cap = k->cap ? k->cap * 2 : 64;
-        char **p = realloc(k->keys, cap * sizeof(*p));
-        if (!p)
-            return err_set(e, ERR_FAILED, "out of memory");
-        k->keys = p;
-        k->cap = cap;
-    }
+    if (util_grow(&k->keys, &k->cap, k->n, sizeof(*k->keys)) < 0)
+        return err_set(e, ERR_FAILED, "out of memory");
     k->keys[k->n] = strdup(key);
     if (!k->keys[k->n])
         return err_set(e, ERR_FAILED, "out of memory");

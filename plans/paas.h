@@ -39,8 +39,10 @@ struct paas {
     const char *command;      /* the command's name: "up" */
     char command_line[256];   /* with its arguments: "up b", for the lock and
                                * the journal */
-    json_t *changes;          /* what a mutating plan changed (ids, never a
-                               * secret); the journal records it. Owned. */
+    json_t *changes;          /* the journal's "changes" of this run (ids,
+                               * never a secret). Owned. Written by cmd/
+                               * only (cmd_journal_changes), from what the
+                               * plan returned in its result. */
     volatile sig_atomic_t *interrupted;  /* set by SIGINT/SIGTERM: long waits
                                           * stop and the lock is released */
 };

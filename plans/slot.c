@@ -1,4 +1,4 @@
-/* `up a|b` / `plan a|b` (see slot.h; issue 3 "A slot"). Read the shell and
+/* `up a|b` / `plan a|b` (see slot.h; SPEC.md "Clusters"). Read the shell and
  * the slot by tags, decide one diff entry per resource, then (up only):
  *   1. the config bucket and its bootstrap files;
  *   2. extras: ingress ones leave their ELBs, then all are terminated;

@@ -8,6 +8,7 @@
 #define PLANS_SWAP_H
 
 #include <stddef.h>
+#include <jansson.h>
 #include "plans/paas.h"
 
 #define SWAP_MAX_NODES 1000
@@ -25,6 +26,9 @@ struct swap_result {
     struct swap_side outgoing;     /* now pre-live (empty on a first cutover) */
     int resumed;                   /* finished a swap interrupted earlier */
     int dry_run;                   /* nothing was changed */
+    json_t *changes;               /* the journal's "changes" of a swap that
+                                    * completed (SPEC.md "Lock and journal");
+                                    * owned, NULL otherwise */
 };
 
 void swap_result_release(struct swap_result *r);
