@@ -283,10 +283,17 @@ static int aws_transfer_prepare(struct http_xfer *x)
         return err_set(x->e, ERR_FAILED, "out of memory preparing %s", t->what);
     HTTP_SET(x, CURLOPT_URL, buf_str(&t->url));
     /* libcurl silently sends a request again when a reused connection turns
-     * out dead before any answer byte; for a call that must not run twice,
-     * a connection of its own leaves no such doubt. */
-    if (!r->idempotent)
+     * out dead before any answer byte (Curl_retry_request), and the server
+     * may have run it. For a call that must not run twice: libcurl 8.16's
+     * CURLOPT_FORBID_RETRY_ON_REUSE turns that off; older ones get a fresh
+     * connection for it (a handshake per mutating call, reuse otherwise). */
+    if (!r->idempotent) {
+#if LIBCURL_VERSION_NUM >= 0x081000   /* 8.16.0 */
+        HTTP_SET(x, CURLOPT_FORBID_RETRY_ON_REUSE, 1L);
+#else
         HTTP_SET(x, CURLOPT_FRESH_CONNECT, 1L);
+#endif
+    }
     aws_transfer_set_method(x);
     return 0;
 }
