@@ -208,7 +208,7 @@ static void setup_context(struct paas *p)
     p->knobs.retry_base_ms = env_long("PAASCTL_RETRY_BASE_MS", 0, 1, 60000);
     p->knobs.poll_ms = env_long("PAASCTL_POLL_MS", 0, 1, 600000);
     p->knobs.dependency_wait_s = env_long("PAASCTL_DEPENDENCY_WAIT_S", 0, 0, 7200);
-    p->clock = env_wall_clock;
+    p->clock = env_wall_clock_ts;
 }
 
 static int setup_config(struct paas *p, const char *path, struct err *e)
@@ -227,7 +227,7 @@ static int setup_aws(struct paas *p, struct err *e)
 {
     struct aws_client_opts o = {
         p->cfg.profile, p->cfg.region, p->cfg.endpoint, &p->log,
-        p->knobs.max_attempts, p->knobs.retry_base_ms, p->clock
+        p->knobs.max_attempts, p->knobs.retry_base_ms, env_wall_clock
     };
     if (aws_client_init(&p->aws, &o, e) < 0) {
         aws_client_release(&p->aws);

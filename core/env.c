@@ -20,7 +20,14 @@ long env_long(const char *name, long dflt, long lo, long hi)
     return (*end || x < lo || x > hi) ? dflt : x;
 }
 
+void env_wall_clock_ts(struct timespec *now)
+{
+    clock_gettime(CLOCK_REALTIME, now);
+}
+
 time_t env_wall_clock(void)
 {
-    return time(NULL);
+    struct timespec now;
+    env_wall_clock_ts(&now);
+    return now.tv_sec;
 }

@@ -18,7 +18,7 @@ int journal_append(struct paas *p, const char *outcome, const char *message,
     struct tm tm;
     json_t *rec;
     int rc;
-    clock_gettime(CLOCK_REALTIME, &now);
+    p->clock(&now);
     identity_random_id(id);
     identity_iso_time(now.tv_sec, when, sizeof(when));
     identity_user(user, sizeof(user));

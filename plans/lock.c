@@ -65,7 +65,7 @@ static json_t *lock_new(struct paas *p, struct lock_info *mine)
     identity_user(mine->user, sizeof(mine->user));
     identity_host(mine->host, sizeof(mine->host));
     mine->pid = (long)getpid();
-    identity_iso_time(p->clock(), mine->started, sizeof(mine->started));
+    identity_iso_time(paas_now(p), mine->started, sizeof(mine->started));
     return json_pack("{s:s, s:s, s:s, s:s, s:I, s:s}", "id", mine->id,
                      "command", mine->command, "user", mine->user,
                      "host", mine->host, "pid", (json_int_t)mine->pid,

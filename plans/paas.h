@@ -34,8 +34,9 @@ struct paas {
     int dry_run;
     int yes;
     struct paas_knobs knobs;
-    time_t (*clock)(void);    /* the wall clock (lock and journal dates),
-                               * passed like the signer's `when` */
+    void (*clock)(struct timespec *now);   /* the wall clock (lock, journal
+                                            * and marker dates), passed like
+                                            * the signer's `when` */
     const char *command;      /* the command's name: "up" */
     char command_line[256];   /* with its arguments: "up b", for the lock and
                                * the journal */
@@ -46,6 +47,14 @@ struct paas {
     volatile sig_atomic_t *interrupted;  /* set by SIGINT/SIGTERM: long waits
                                           * stop and the lock is released */
 };
+
+/* The wall clock's seconds, from p->clock. */
+static inline time_t paas_now(const struct paas *p)
+{
+    struct timespec now;
+    p->clock(&now);
+    return now.tv_sec;
+}
 
 /* 1 once the operator pressed Ctrl-C (or the run got SIGTERM). */
 static inline int paas_interrupted(const struct paas *p)

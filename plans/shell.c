@@ -843,7 +843,7 @@ static int shell_apply_bucket_zone(struct paas *p, struct shell_world *w,
         /* A fresh reference each time: AWS refuses one used before, and a
          * crashed creation is found by name on the next run. */
         snprintf(ref, sizeof(ref), "paasctl-%s-%ld-%ld", p->cfg.name,
-                 (long)p->clock(), (long)getpid());
+                 (long)paas_now(p), (long)getpid());
         snprintf(name, sizeof(name), "%s-shell-zone", p->cfg.name);
         if (r53_create_zone(&p->aws, p->cfg.dns_zone, ref, "paasctl shell zone",
                             &w->zone, e) < 0 ||

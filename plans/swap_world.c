@@ -144,7 +144,7 @@ int swap_marker_write(struct paas *p, const struct swap_result *r, struct err *e
     json_t *o;
     int rc;
     swap_marker_key(p, key, sizeof(key));
-    identity_iso_time(p->clock(), when, sizeof(when));
+    identity_iso_time(paas_now(p), when, sizeof(when));
     o = json_pack("{s:s, s:s, s:s, s:s}", "command", r->command,
                   "from", r->outgoing.slot, "to", r->incoming.slot, "started", when);
     if (!o)
