@@ -237,8 +237,10 @@ static void http_attempt_reset(struct http_xfer *x)
     x->throttled = 0;
     x->stopped = 0;
     x->curl_err[0] = '\0';
-    if (x->body)
+    if (x->body) {
         buf_reset(x->body);
+        x->body->failed = 0;   /* each attempt's answer starts afresh */
+    }
 }
 
 static int http_attempt_start(struct http_engine *en, struct http_xfer *x)
