@@ -1,6 +1,7 @@
 # paasctl build. `make` builds ./paasctl; `make check` builds an ASan/UBSan
 # test build under build/test/ and runs every test (tests/run prints the
-# closing "N passed, N failed" line). New .c files are picked up by wildcard.
+# closing "N passed, N failed" line). New .c files are picked up by wildcard
+# (core aws k8s run plans cmd).
 
 CC      ?= cc
 PKGS    := libcurl libxml-2.0 libcrypto inih jansson yaml-0.1
@@ -14,10 +15,10 @@ ALL_CFLAGS := -std=c11 -D_DEFAULT_SOURCE $(WARN) -D_FORTIFY_SOURCE=2 \
            -fstack-protector-strong -I. $(PKG_CFLAGS) $(CFLAGS)
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-LIB_SRC := $(wildcard core/*.c aws/*.c k8s/*.c plans/*.c) $(filter-out cmd/paasctl.c,$(wildcard cmd/*.c))
+LIB_SRC := $(wildcard core/*.c aws/*.c k8s/*.c run/*.c plans/*.c) $(filter-out cmd/paasctl.c,$(wildcard cmd/*.c))
 MAIN_SRC := cmd/paasctl.c
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
-HDRS    := $(wildcard core/*.h aws/*.h k8s/*.h plans/*.h cmd/*.h tests/unit/*.h)
+HDRS    := $(wildcard core/*.h aws/*.h k8s/*.h run/*.h plans/*.h cmd/*.h tests/unit/*.h)
 
 REL_OBJ  := $(LIB_SRC:%.c=build/rel/%.o)
 TEST_OBJ := $(LIB_SRC:%.c=build/test/%.o)
@@ -98,7 +99,7 @@ bench: paasctl
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
-	  --std=c11 -I. core aws k8s plans cmd
+	  --std=c11 -I. core aws k8s run plans cmd
 
 clean:
 	rm -rf build paasctl

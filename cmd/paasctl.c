@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include "core/env.h"
-#include "plans/journal.h"
-#include "plans/lock.h"
+#include "run/journal.h"
+#include "run/lock.h"
 
 static volatile sig_atomic_t interrupted;
 

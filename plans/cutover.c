@@ -10,10 +10,10 @@
 
 #include "aws/ec2.h"
 #include "aws/elb.h"
-#include "plans/journal.h"
+#include "run/journal.h"
 #include "plans/swap_world.h"
 #include "plans/tags.h"
-#include "plans/wait.h"
+#include "run/wait.h"
 
 void swap_result_release(struct swap_result *r)
 {
@@ -176,7 +176,7 @@ static int swap_run(struct paas *p, struct swap_world *w, struct swap_result *r,
                 swap_marker_delete(p);   /* it never got past the marker */
             goto fail;
         }
-        if (!r->resumed && swap_marker_write(p, r, e) < 0)
+        if (!r->resumed && swap_marker_write(p, r->command, r->outgoing.slot, r->incoming.slot, e) < 0)
             goto fail;
     }
     /* Rule 2: the incoming nodes join live, in one call, and must all be

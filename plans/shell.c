@@ -20,7 +20,7 @@
 #include "aws/s3.h"
 #include "plans/slot.h"
 #include "plans/tags.h"
-#include "plans/wait.h"
+#include "run/wait.h"
 
 #define SHELL_MAX_RULES (2 * CONFIG_MAX_LISTENERS + 2)
 

@@ -77,7 +77,7 @@ int plan_up_shell(struct paas *p, int apply, struct diff *d, struct err *e);
 /* Waits until every NAT gateway of w (those with an id) is available
  * (gone = 0: private routes need them) or gone (gone = 1: teardown, whose
  * addresses are released after). One failing while awaited as available
- * is an error; Ctrl-C and WAIT_NAT_S end the wait (plans/wait.h). */
+ * is an error; Ctrl-C and WAIT_NAT_S end the wait (run/wait.h). */
 int shell_wait_nats(struct paas *p, const struct shell_world *w, int gone,
                     struct err *e);
 

@@ -18,7 +18,7 @@
 #include "plans/bootstrap.h"
 #include "plans/shell.h"
 #include "plans/tags.h"
-#include "plans/wait.h"
+#include "run/wait.h"
 
 #define SLOT_N_FILES 5
 

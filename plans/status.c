@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "plans/journal.h"
+#include "run/journal.h"
 #include "plans/shell.h"
 #include "plans/swap.h"
 #include "plans/tags.h"

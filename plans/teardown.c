@@ -19,7 +19,7 @@
 #include "plans/shell.h"
 #include "plans/slot.h"
 #include "plans/tags.h"
-#include "plans/wait.h"
+#include "run/wait.h"
 
 /* How long DependencyViolation is retried: AWS documents up to ~20 minutes
  * for the ENIs of a deleted load balancer in the worst case.

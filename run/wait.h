@@ -3,8 +3,8 @@
  * ends the wait, and a timeout is an error naming what was awaited.
  * PAASCTL_POLL_MS (struct paas knobs) sets the first interval (tests make
  * it short). */
-#ifndef PLANS_WAIT_H
-#define PLANS_WAIT_H
+#ifndef RUN_WAIT_H
+#define RUN_WAIT_H
 
 #include "core/log.h"
 #include "plans/paas.h"

@@ -1,8 +1,8 @@
 /* JSON documents in the state bucket (SPEC.md "Lock and journal"): the
  * lock, the journal records and the swap marker are each one S3 object
  * under STATE_BUCKET/NAME/. */
-#ifndef PLANS_STATE_H
-#define PLANS_STATE_H
+#ifndef RUN_STATE_H
+#define RUN_STATE_H
 
 #include <jansson.h>
 #include "plans/paas.h"

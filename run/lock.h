@@ -1,8 +1,8 @@
 /* The run lock (SPEC.md "Lock and journal"): the S3 object
  * STATE_BUCKET/NAME/lock, written with If-None-Match: * so that exactly one
  * writer wins; 412 means another run holds it (ERR_LOCKED, exit 4). */
-#ifndef PLANS_LOCK_H
-#define PLANS_LOCK_H
+#ifndef RUN_LOCK_H
+#define RUN_LOCK_H
 
 #include "plans/paas.h"
 

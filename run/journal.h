@@ -1,8 +1,8 @@
 /* The journal (SPEC.md "Lock and journal"): one JSON record per mutating
  * command under STATE_BUCKET/NAME/journal/, keyed by time so a listing is in
  * order. Records hold ids and outcomes, never a secret. */
-#ifndef PLANS_JOURNAL_H
-#define PLANS_JOURNAL_H
+#ifndef RUN_JOURNAL_H
+#define RUN_JOURNAL_H
 
 #include <jansson.h>
 #include "plans/paas.h"

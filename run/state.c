@@ -1,5 +1,5 @@
 /* The state bucket's JSON documents (see state.h). */
-#include "plans/state.h"
+#include "run/state.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* Who runs the command, random ids and timestamps (see identity.h). */
-#include "plans/identity.h"
+#include "run/identity.h"
 
 #include <openssl/rand.h>
 #include <pwd.h>

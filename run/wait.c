@@ -1,5 +1,5 @@
 /* Polling with backoff and progress (see wait.h). */
-#include "plans/wait.h"
+#include "run/wait.h"
 
 #include <string.h>
 #include <time.h>

@@ -1,13 +1,13 @@
 /* The run lock in S3 (see lock.h; SPEC.md "Lock and journal"). */
-#include "plans/lock.h"
+#include "run/lock.h"
 
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "plans/identity.h"
-#include "plans/state.h"
+#include "run/identity.h"
+#include "run/state.h"
 
 static void lock_key(const struct paas *p, char *out, size_t size)
 {

@@ -1,5 +1,5 @@
 /* The journal in S3 (see journal.h; SPEC.md "Lock and journal"). */
-#include "plans/journal.h"
+#include "run/journal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,8 +7,8 @@
 
 #include "core/util.h"
 #include "aws/s3.h"
-#include "plans/identity.h"
-#include "plans/state.h"
+#include "run/identity.h"
+#include "run/state.h"
 
 int journal_append(struct paas *p, const char *outcome, const char *message,
                    json_t *changes, struct err *e)
