@@ -12,7 +12,7 @@
 
 .DEFAULT_GOAL := all
 
-SRC_DIRS := core aws k8s consul plans cmd
+SRC_DIRS := core aws k8s consul run plans cmd
 
 CC      ?= cc
 PKGS    := libcurl libxml-2.0 libcrypto inih jansson yaml-0.1
@@ -64,10 +64,10 @@ MAN_PAGES := $(wildcard man/*.[1-9])
 FUZZ_CC    := clang
 HAVE_FUZZ_CC := $(shell command -v $(FUZZ_CC) >/dev/null 2>&1 && echo yes)
 FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_BASE  := core/err core/buf core/util
-FUZZ_MODS_aws_xml := aws/xml aws/transport aws/sigv4 aws/creds core/log
+FUZZ_BASE  := core/err core/buf core/util core/env
+FUZZ_MODS_aws_xml := aws/xml aws/transport aws/sigv4 aws/creds aws/endpoint core/http core/log
 FUZZ_MODS_config := core/config
-FUZZ_MODS_consul := consul/kv k8s/client k8s/kubeconfig k8s/exec core/log
+FUZZ_MODS_consul := consul/kv k8s/client k8s/kubeconfig k8s/exec core/http core/log
 FUZZ_MODS_exec_credential := k8s/exec
 FUZZ_MODS_kubeconfig := k8s/kubeconfig
 FUZZ_MODS_kubeconfig_merge := k8s/kubeconfig_file k8s/kubeconfig

@@ -1,5 +1,5 @@
 /* Parallel batches of Query calls with the eventual-consistency retries (see
- * batch.h; issue 3 "Eventual consistency", "Parallel and frugal"). */
+ * batch.h; SPEC.md "AWS conventions"). */
 #include "aws/batch.h"
 
 #include <stdlib.h>
@@ -35,16 +35,10 @@ struct aws_batch_item *aws_batch_add(struct aws_batch *b, enum aws_service svc,
                                      const char *action, int idempotent)
 {
     struct aws_batch_item *it;
-    if (b->n == b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 16;
-        void *p = realloc(b->items, cap * sizeof(*b->items));
-        if (!p) {
-            b->failed = 1;
-            buf_reset(&b->scratch.q.body);
-            return &b->scratch;
-        }
-        b->items = p;
-        b->cap = cap;
+    if (util_grow(&b->items, &b->cap, b->n, sizeof(*b->items)) < 0) {
+        b->failed = 1;
+        buf_reset(&b->scratch.q.body);
+        return &b->scratch;
     }
     it = &b->items[b->n++];
     memset(it, 0, sizeof(*it));

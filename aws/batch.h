@@ -1,5 +1,5 @@
-/* Independent Query-protocol calls sent together (SPEC.md "AWS conventions";
- * issue 3 "Parallel and frugal"): the plans build a batch of creates or
+/* Independent Query-protocol calls sent together (SPEC.md "AWS
+ * conventions"): the plans build a batch of creates or
  * deletes whose inputs are all known, and send it in one round of parallel
  * transfers. Also the eventual-consistency rules: a just-created id that the
  * next call does not know yet (`*.NotFound`) is retried shortly, and in

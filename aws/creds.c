@@ -1,6 +1,5 @@
-/* AWS credentials chain, region and endpoints (SPEC.md "AWS conventions"):
- * environment, then the shared files (read with inih), then IMDSv2; the
- * region from config/env/profile; per-partition endpoints, overridable. */
+/* AWS credentials chain (SPEC.md "AWS conventions"): environment, then the
+ * shared files (read with inih), then IMDSv2 through the request engine. */
 #include "aws/creds.h"
 
 #include <errno.h>
@@ -14,13 +13,14 @@
 #include <ini.h>
 #include <jansson.h>
 
+#include "core/env.h"
+#include "core/http.h"
+
 #define CREDS_PATH_MAX 4096
 #define CREDS_IMDS_DEFAULT "http://169.254.169.254"
 #define CREDS_IMDS_TOKEN_PATH "/latest/api/token"
 #define CREDS_IMDS_ROLES_PATH "/latest/meta-data/iam/security-credentials/"
 #define CREDS_IMDS_MAX_BODY 65536
-#define CREDS_NO_REGION \
-    "no AWS region: set [paas] region, AWS_REGION or a profile region"
 /* Stands in, for inih, for the value of an over-long line (creds_ini_read). */
 #define CREDS_LONG_MARK "\x1f"
 
@@ -30,8 +30,7 @@
  * every AWS SDK). */
 static const char *creds_env(const char *name)
 {
-    const char *v = getenv(name);
-    return v && *v ? v : NULL;
+    return env_get(name);
 }
 
 static void creds_free_secret(char **p)
@@ -411,118 +410,58 @@ static int creds_from_files(struct creds_files *f, int is_explicit,
     return 0;
 }
 
-/* ---- endpoint URLs (shared by IMDS and the service endpoints) ------------ */
-
-static int creds_url_has(CURLU *u, CURLUPart part)
-{
-    char *v = NULL;
-    int has = curl_url_get(u, part, &v, 0) == CURLUE_OK && v && *v;
-    curl_free(v);
-    return has;
-}
-
-/* Why url is not "http(s)://host[:port]", or NULL when it is. */
-static const char *creds_url_problem(const char *url)
-{
-    const char *why = NULL;
-    char *scheme = NULL, *path = NULL;
-    CURLU *u;
-    if (!strstr(url, "://"))
-        return "no http:// or https://";
-    u = curl_url();
-    if (!u)
-        return "out of memory";
-    if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK)
-        why = "unparsable";
-    else if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-             (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0))
-        why = "scheme is not http or https";
-    else if (!creds_url_has(u, CURLUPART_HOST))
-        why = "no host";
-    else if (creds_url_has(u, CURLUPART_USER))
-        why = "user info is not allowed";
-    else if (creds_url_has(u, CURLUPART_QUERY) ||
-             creds_url_has(u, CURLUPART_FRAGMENT))
-        why = "a query or fragment is not allowed";
-    else if (curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK ||
-             strcmp(path, "/") != 0)
-        why = "a path is not allowed";
-    curl_free(scheme);
-    curl_free(path);
-    curl_url_cleanup(u);
-    return why;
-}
-
-/* Copies url without trailing slashes into out, after checking it. The
- * message names where the URL came from but not the URL, which may carry
- * user:password. */
-static int creds_url_set(char *out, size_t size, const char *url,
-                         const char *what, struct err *e)
-{
-    size_t n = strlen(url);
-    const char *why;
-    while (n > 0 && url[n - 1] == '/')
-        n--;
-    if (n >= size) {
-        why = "too long";
-    } else {
-        memcpy(out, url, n);
-        out[n] = '\0';
-        why = creds_url_problem(out);
-    }
-    if (!why)
-        return 0;
-    out[0] = '\0';
-    return err_set(e, ERR_USAGE, "%s: bad endpoint URL (%s); want "
-                   "http(s)://host[:port]", what, why);
-}
-
 /* ---- source 3: IMDSv2 --------------------------------------------------- */
 
 struct creds_imds {
-    CURL *curl;
+    struct http_counters n;
+    struct http_engine http;
     char base[512];
-    char errbuf[CURL_ERROR_SIZE];
 };
 
-static size_t creds_imds_write(char *data, size_t size, size_t n, void *user)
-{
-    struct buf *b = user;
-    size_t total = size * n;
-    if (total > CREDS_IMDS_MAX_BODY - b->len)
-        return 0;
-    buf_add(b, data, total);
-    return b->failed ? 0 : total;
-}
+/* One IMDS exchange, as the engine's driver sees it. */
+struct creds_imds_req {
+    const char *url;
+    const char *header;     /* may be the IMDS token: wiped with the list */
+    int put;
+    CURLcode rc;
+};
 
-static int creds_imds_open(struct creds_imds *m, struct err *e)
+static int creds_imds_prepare(struct http_xfer *x)
 {
-    const char *env = creds_env("AWS_EC2_METADATA_SERVICE_ENDPOINT");
-    memset(m, 0, sizeof(*m));
-    if (creds_url_set(m->base, sizeof(m->base), env ? env : CREDS_IMDS_DEFAULT,
-                      "AWS_EC2_METADATA_SERVICE_ENDPOINT", e))
+    const struct creds_imds_req *k = x->arg;
+    HTTP_SET(x, CURLOPT_URL, k->url);
+    /* Never through a proxy: the link-local service is not reachable that
+     * way, and the proxy would see the credentials. */
+    HTTP_SET(x, CURLOPT_PROXY, "");
+    if (k->put)
+        HTTP_SET(x, CURLOPT_CUSTOMREQUEST, "PUT");
+    if (http_xfer_header(x, "%s", k->header) < 0 ||
+        (k->put && http_xfer_header(x, "Content-Length: 0") < 0))
         return -1;
-    m->curl = curl_easy_init();
-    if (!m->curl)
-        return err_set(e, ERR_FAILED, "cannot start libcurl");
-    /* Fail fast off EC2; never through a proxy (the link-local service is
-     * not reachable that way, and the proxy would see the credentials). */
-    curl_easy_setopt(m->curl, CURLOPT_CONNECTTIMEOUT_MS, 1000L);
-    curl_easy_setopt(m->curl, CURLOPT_TIMEOUT_MS, 2000L);
-    curl_easy_setopt(m->curl, CURLOPT_PROXY, "");
-    curl_easy_setopt(m->curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(m->curl, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(m->curl, CURLOPT_ERRORBUFFER, m->errbuf);
-    curl_easy_setopt(m->curl, CURLOPT_WRITEFUNCTION, creds_imds_write);
     return 0;
 }
 
-/* Frees a header list after wiping it: it may carry the IMDS token. */
-static void creds_slist_free_wiped(struct curl_slist *list)
+/* The caller judges: the status and curl's result decide the next source. */
+static enum http_verdict creds_imds_judge(struct http_xfer *x, CURLcode rc)
 {
-    for (struct curl_slist *h = list; h; h = h->next)
-        explicit_bzero(h->data, strlen(h->data));
-    curl_slist_free_all(list);
+    ((struct creds_imds_req *)x->arg)->rc = rc;
+    return HTTP_DONE;
+}
+
+static const struct http_driver creds_imds_driver = {
+    creds_imds_prepare, creds_imds_judge, NULL, NULL, NULL
+};
+
+static int creds_imds_open(struct creds_imds *m, struct err *e)
+{
+    /* Fail fast off EC2: 1 s to connect, 2 s in all, no retry. */
+    static const struct http_engine_opts o = { 1, 0, 2000, 1000, { 1, 0, 0 } };
+    const char *env = env_get("AWS_EC2_METADATA_SERVICE_ENDPOINT");
+    memset(m, 0, sizeof(*m));
+    if (aws_endpoint_url_set(m->base, sizeof(m->base), env ? env : CREDS_IMDS_DEFAULT,
+                      "AWS_EC2_METADATA_SERVICE_ENDPOINT", e))
+        return -1;
+    return http_engine_init(&m->http, &o, &m->n, e);
 }
 
 /* One exchange (PUT when put, else GET) with one header; 0 on HTTP 200 with
@@ -532,35 +471,23 @@ static int creds_imds_call(struct creds_imds *m, int put, const char *path,
                            char *why, size_t why_size)
 {
     char url[1024];
-    long status = 0;
-    CURLcode rc;
-    struct curl_slist *hdrs = curl_slist_append(NULL, header);
-    if (hdrs && put)
-        hdrs = curl_slist_append(hdrs, "Content-Length: 0");
-    if (!hdrs) {
-        snprintf(why, why_size, "out of memory");
+    struct creds_imds_req k = { url, header, put, CURLE_OK };
+    struct http_xfer x;
+    struct err e;
+    snprintf(url, sizeof(url), "%s%s", m->base, path);
+    body->max = CREDS_IMDS_MAX_BODY;
+    http_xfer_init(&x, &creds_imds_driver, &k, body, &e);
+    if (http_run(&m->http, &x, 1) < 0 && k.rc == CURLE_OK) {
+        snprintf(why, why_size, "%.300s: %.180s", url, e.msg);
         return -1;
     }
-    snprintf(url, sizeof(url), "%s%s", m->base, path);
-    buf_reset(body);
-    m->errbuf[0] = '\0';
-    curl_easy_setopt(m->curl, CURLOPT_URL, url);
-    curl_easy_setopt(m->curl, CURLOPT_HTTPGET, 1L);
-    curl_easy_setopt(m->curl, CURLOPT_CUSTOMREQUEST, put ? "PUT" : NULL);
-    curl_easy_setopt(m->curl, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(m->curl, CURLOPT_WRITEDATA, body);
-    rc = curl_easy_perform(m->curl);
-    curl_easy_setopt(m->curl, CURLOPT_HTTPHEADER, NULL);
-    creds_slist_free_wiped(hdrs);
-    if (rc == CURLE_OK)
-        curl_easy_getinfo(m->curl, CURLINFO_RESPONSE_CODE, &status);
-    if (rc == CURLE_OK && status == 200)
+    if (k.rc == CURLE_OK && x.status == 200)
         return 0;
-    if (rc != CURLE_OK)
+    if (k.rc != CURLE_OK)
         snprintf(why, why_size, "%.300s: %.180s", url,
-                 m->errbuf[0] ? m->errbuf : curl_easy_strerror(rc));
+                 x.curl_err[0] ? x.curl_err : curl_easy_strerror(k.rc));
     else
-        snprintf(why, why_size, "%.300s: HTTP %ld", url, status);
+        snprintf(why, why_size, "%.300s: HTTP %ld", url, x.status);
     return -1;
 }
 
@@ -683,10 +610,11 @@ static int creds_from_imds(struct aws_creds *out, char *why, size_t why_size,
         snprintf(why, why_size, "disabled by AWS_EC2_METADATA_DISABLED");
         return 0;
     }
-    if (creds_imds_open(&m, e))
-        return -1;
-    rc = creds_imds_fetch(&m, out, why, why_size, e);
-    curl_easy_cleanup(m.curl);
+    if (creds_imds_open(&m, e) < 0)
+        rc = -1;
+    else
+        rc = creds_imds_fetch(&m, out, why, why_size, e);
+    http_engine_release(&m.http);
     return rc;
 }
 
@@ -715,151 +643,20 @@ int aws_creds_resolve(const char *profile, struct aws_creds *out,
     return rc < 0 ? -1 : 0;
 }
 
-/* ---- region ------------------------------------------------------------- */
+/* ---- the profile's region ------------------------------------------------ */
 
-/* Region names go into hostnames, so only [a-z0-9-] passes. */
-static int creds_region_copy(const char *region, const char *what,
-                             char *out, size_t size, struct err *e)
+int aws_profile_region(const char *profile, char *out, size_t size, char *what,
+                       size_t what_size, struct err *e)
 {
-    size_t n = strlen(region);
-    if (n == 0 || n > 31 ||
-        !creds_all_in(region, n, "abcdefghijklmnopqrstuvwxyz0123456789-"))
-        return err_set(e, ERR_USAGE, "%s: \"%.40s\" is not an AWS region name",
-                       what, region);
-    if (n >= size)
-        return err_set(e, ERR_USAGE, "%s: region name too long", what);
-    memcpy(out, region, n + 1);
-    return 0;
-}
-
-int aws_region_resolve(const char *cfg_region, const char *profile,
-                       char *out, size_t size, struct err *e)
-{
-    static const char *const env_vars[] = {
-        "AWS_REGION", "AWS_DEFAULT_REGION",
-    };
     struct creds_files files;
-    char what[CREDS_PATH_MAX + 128];
     int is_explicit, rc;
-    if (cfg_region && *cfg_region)
-        return creds_region_copy(cfg_region, "[paas] region", out, size, e);
-    for (size_t i = 0; i < sizeof(env_vars) / sizeof(*env_vars); i++)
-        if (creds_env(env_vars[i]))
-            return creds_region_copy(creds_env(env_vars[i]), env_vars[i],
-                                     out, size, e);
-    /* Read only now: a broken config file must not matter when env decides. */
-    rc = creds_files_load(&files, creds_profile_name(profile, &is_explicit),
-                          0, e);
+    rc = creds_files_load(&files, creds_profile_name(profile, &is_explicit), 0, e);
     if (rc == 0 && !files.config.region)
-        rc = err_set(e, ERR_USAGE, CREDS_NO_REGION);
+        rc = 1;
     if (rc == 0) {
-        snprintf(what, sizeof(what), "%s [%.100s]", files.config_path,
-                 files.profile);
-        rc = creds_region_copy(files.config.region, what, out, size, e);
+        snprintf(what, what_size, "%s [%.100s]", files.config_path, files.profile);
+        snprintf(out, size, "%s", files.config.region);
     }
     creds_files_release(&files);
     return rc;
-}
-
-/* ---- endpoints ---------------------------------------------------------- */
-
-static const struct creds_service {
-    const char *env;            /* AWS_ENDPOINT_URL_<env> */
-    const char *signing_name;   /* also the first label of its hostname */
-} creds_services[AWS_N_SERVICES] = {
-    [AWS_EC2] = { "EC2", "ec2" },
-    [AWS_ELB] = { "ELASTIC_LOAD_BALANCING", "elasticloadbalancing" },
-    [AWS_S3] = { "S3", "s3" },
-    [AWS_ROUTE53] = { "ROUTE_53", "route53" },
-    [AWS_STS] = { "STS", "sts" },
-    [AWS_IAM] = { "IAM", "iam" },
-};
-
-/* Partitions by region prefix; the last one catches every other region.
- * Global services live in one region of each (botocore's endpoints.json). */
-static const struct creds_partition {
-    const char *prefix;
-    const char *dns_suffix;
-    const char *route53_url, *route53_region;
-    const char *iam_url, *iam_region;
-} creds_partitions[] = {
-    { "cn-", "amazonaws.com.cn",
-      "https://route53.amazonaws.com.cn", "cn-northwest-1",
-      "https://iam.cn-north-1.amazonaws.com.cn", "cn-north-1" },
-    { "us-gov-", "amazonaws.com",
-      "https://route53.us-gov.amazonaws.com", "us-gov-west-1",
-      "https://iam.us-gov.amazonaws.com", "us-gov-west-1" },
-    { "", "amazonaws.com",
-      "https://route53.amazonaws.com", "us-east-1",
-      "https://iam.amazonaws.com", "us-east-1" },
-};
-
-static const struct creds_partition *creds_partition_of(const char *region)
-{
-    size_t i = 0;
-    while (strncmp(region, creds_partitions[i].prefix,
-                   strlen(creds_partitions[i].prefix)) != 0)
-        i++;
-    return &creds_partitions[i];
-}
-
-const char *aws_service_signing_name(enum aws_service svc)
-{
-    return (unsigned)svc < AWS_N_SERVICES ? creds_services[svc].signing_name
-                                          : NULL;
-}
-
-/* Fills signing_region, and url unless overridden later. */
-static int creds_endpoint_real(enum aws_service svc, const char *region,
-                               struct aws_endpoint *out, struct err *e)
-{
-    const struct creds_partition *part =
-        creds_partition_of(region ? region : "");
-    const char *url = NULL, *sign = region;
-    if (region && creds_region_copy(region, "region", out->signing_region,
-                                    sizeof(out->signing_region), e))
-        return -1;
-    if (svc == AWS_ROUTE53) {
-        url = part->route53_url;
-        sign = part->route53_region;
-    } else if (svc == AWS_IAM) {
-        url = part->iam_url;
-        sign = part->iam_region;
-    }
-    if (!sign)
-        return err_set(e, ERR_USAGE, CREDS_NO_REGION);
-    snprintf(out->signing_region, sizeof(out->signing_region), "%s", sign);
-    if (url)
-        snprintf(out->url, sizeof(out->url), "%s", url);
-    else
-        snprintf(out->url, sizeof(out->url), "https://%s.%s.%s",
-                 out->signing_name, region, part->dns_suffix);
-    return 0;
-}
-
-int aws_endpoint_resolve(enum aws_service svc, const char *region,
-                         const char *cfg_endpoint, struct aws_endpoint *out,
-                         struct err *e)
-{
-    char var[64];
-    const char *url, *what;
-    memset(out, 0, sizeof(*out));
-    if ((unsigned)svc >= AWS_N_SERVICES)
-        return err_set(e, ERR_FAILED, "unknown AWS service %d", (int)svc);
-    out->signing_name = creds_services[svc].signing_name;
-    if (creds_endpoint_real(svc, region && *region ? region : NULL, out, e))
-        return -1;
-    snprintf(var, sizeof(var), "AWS_ENDPOINT_URL_%s", creds_services[svc].env);
-    what = var;
-    url = creds_env(var);
-    if (!url && (url = creds_env("AWS_ENDPOINT_URL")))
-        what = "AWS_ENDPOINT_URL";
-    if (!url && cfg_endpoint && *cfg_endpoint) {
-        what = "[paas] endpoint";
-        url = cfg_endpoint;
-    }
-    if (!url)
-        return 0;
-    out->overridden = 1;
-    return creds_url_set(out->url, sizeof(out->url), url, what, e);
 }

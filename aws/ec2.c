@@ -8,6 +8,7 @@
 
 #include <openssl/evp.h>
 
+#include "core/util.h"
 #include "aws/batch.h"
 #include "aws/query.h"
 #include "aws/xml.h"
@@ -44,7 +45,8 @@ void ec2_parse_tags(const void *parent_xml_node, struct ec2_tags *t)
 }
 
 /* Fills one record from one <item> of a Describe answer. */
-typedef void (*ec2_fill_fn)(xmlNode *it, void *rec);
+/* Fills one record; -1 (e filled) when the answer does not fit it. */
+typedef int (*ec2_fill_fn)(xmlNode *it, void *rec, struct err *e);
 
 /* What one Describe call answers: the set under the root holding one
  * <item> per resource, the record size, and how to fill a record. */
@@ -64,31 +66,35 @@ struct ec2_list {
     const struct ec2_shape *shape;
 };
 
+/* A fixed-size part of a record that the answer overflows: an error, never
+ * a silent cut (a dropped rule or route would be "missing" and re-added). */
+static int ec2_too_many(struct err *e, const char *id, const char *what, int max)
+{
+    return err_set(e, ERR_FAILED, "%s has more than %d %s, more than paasctl reads; "
+                   "remove the extra ones by hand", id, max, what);
+}
+
 static void *ec2_list_push(struct ec2_list *l, struct err *e)
 {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 16;
-        void *p = realloc(l->items, cap * l->shape->size);
-        if (!p) {
-            err_set(e, ERR_FAILED, "out of memory");
-            return NULL;
-        }
-        l->items = p;
-        l->cap = cap;
+    if (util_grow(&l->items, &l->cap, l->n, l->shape->size) < 0) {
+        err_set(e, ERR_FAILED, "out of memory");
+        return NULL;
     }
     return memset((char *)l->items + l->n++ * l->shape->size, 0, l->shape->size);
 }
 
-static void ec2_fill_vpc(xmlNode *it, void *rec)
+static int ec2_fill_vpc(xmlNode *it, void *rec, struct err *e)
 {
     struct ec2_vpc *v = rec;
     aws_xml_text(it, "vpcId", v->id, sizeof(v->id));
     aws_xml_text(it, "cidrBlock", v->cidr, sizeof(v->cidr));
     aws_xml_text(it, "state", v->state, sizeof(v->state));
     ec2_parse_tags(it, &v->tags);
+    (void)e;
+    return 0;
 }
 
-static void ec2_fill_instance(xmlNode *it, void *rec)
+static int ec2_fill_instance(xmlNode *it, void *rec, struct err *e)
 {
     struct ec2_instance *i = rec;
     aws_xml_text(it, "instanceId", i->id, sizeof(i->id));
@@ -101,6 +107,8 @@ static void ec2_fill_instance(xmlNode *it, void *rec)
     aws_xml_text(it, "launchTime", i->launch_time, sizeof(i->launch_time));
     aws_xml_text(it, "amiLaunchIndex", i->ami_launch_index, sizeof(i->ami_launch_index));
     ec2_parse_tags(it, &i->tags);
+    (void)e;
+    return 0;
 }
 
 /* Gives the records to the caller (who frees them), or frees them when rc
@@ -124,7 +132,8 @@ static int ec2_push_items(struct ec2_list *l, xmlNode *set, struct err *e)
         void *rec = ec2_list_push(l, e);
         if (!rec)
             return -1;
-        l->shape->fill(it, rec);
+        if (l->shape->fill(it, rec, e) < 0)
+            return -1;
     }
     return 0;
 }
@@ -184,7 +193,7 @@ int ec2_describe_instances(struct aws_client *c, const struct ec2_filter *f,
 
 /* ---- the shell's network: reads ------------------------------------------ */
 
-static void ec2_fill_subnet(xmlNode *it, void *rec)
+static int ec2_fill_subnet(xmlNode *it, void *rec, struct err *e)
 {
     struct ec2_subnet *s = rec;
     aws_xml_text(it, "subnetId", s->id, sizeof(s->id));
@@ -193,9 +202,11 @@ static void ec2_fill_subnet(xmlNode *it, void *rec)
     aws_xml_text(it, "availabilityZone", s->az, sizeof(s->az));
     aws_xml_text(it, "state", s->state, sizeof(s->state));
     ec2_parse_tags(it, &s->tags);
+    (void)e;
+    return 0;
 }
 
-static void ec2_fill_igw(xmlNode *it, void *rec)
+static int ec2_fill_igw(xmlNode *it, void *rec, struct err *e)
 {
     struct ec2_igw *g = rec;
     xmlNode *att;
@@ -204,18 +215,22 @@ static void ec2_fill_igw(xmlNode *it, void *rec)
     if (att)
         aws_xml_text(att, "vpcId", g->attached_vpc, sizeof(g->attached_vpc));
     ec2_parse_tags(it, &g->tags);
+    (void)e;
+    return 0;
 }
 
-static void ec2_fill_address(xmlNode *it, void *rec)
+static int ec2_fill_address(xmlNode *it, void *rec, struct err *e)
 {
     struct ec2_address *a = rec;
     aws_xml_text(it, "allocationId", a->allocation_id, sizeof(a->allocation_id));
     aws_xml_text(it, "publicIp", a->public_ip, sizeof(a->public_ip));
     aws_xml_text(it, "associationId", a->association_id, sizeof(a->association_id));
     ec2_parse_tags(it, &a->tags);
+    (void)e;
+    return 0;
 }
 
-static void ec2_fill_nat(xmlNode *it, void *rec)
+static int ec2_fill_nat(xmlNode *it, void *rec, struct err *e)
 {
     struct ec2_nat *g = rec;
     xmlNode *addr;
@@ -226,36 +241,42 @@ static void ec2_fill_nat(xmlNode *it, void *rec)
     if (addr)
         aws_xml_text(addr, "allocationId", g->allocation_id, sizeof(g->allocation_id));
     ec2_parse_tags(it, &g->tags);
+    (void)e;
+    return 0;
 }
 
-static void ec2_fill_route_table(xmlNode *it, void *rec)
+static int ec2_fill_route_table(xmlNode *it, void *rec, struct err *e)
 {
     struct ec2_route_table *t = rec;
     xmlNode *set;
     aws_xml_text(it, "routeTableId", t->id, sizeof(t->id));
     aws_xml_text(it, "vpcId", t->vpc_id, sizeof(t->vpc_id));
     set = aws_xml_child(it, "routeSet");
-    for (xmlNode *r = aws_xml_first(set, "item"); r && t->n_routes < EC2_MAX_ROUTES;
-         r = aws_xml_next(r, "item")) {
-        struct ec2_route *x = &t->routes[t->n_routes++];
+    for (xmlNode *r = aws_xml_first(set, "item"); r; r = aws_xml_next(r, "item")) {
+        struct ec2_route *x;
+        if (t->n_routes == EC2_MAX_ROUTES)
+            return ec2_too_many(e, t->id, "routes", EC2_MAX_ROUTES);
+        x = &t->routes[t->n_routes++];
         aws_xml_text(r, "destinationCidrBlock", x->dest, sizeof(x->dest));
         aws_xml_text(r, "gatewayId", x->gateway_id, sizeof(x->gateway_id));
         aws_xml_text(r, "natGatewayId", x->nat_id, sizeof(x->nat_id));
         aws_xml_text(r, "state", x->state, sizeof(x->state));
     }
     set = aws_xml_child(it, "associationSet");
-    for (xmlNode *a = aws_xml_first(set, "item"); a && t->n_assocs < EC2_MAX_ROUTES;
-         a = aws_xml_next(a, "item")) {
-        struct ec2_rtb_assoc *x = &t->assocs[t->n_assocs++];
+    for (xmlNode *a = aws_xml_first(set, "item"); a; a = aws_xml_next(a, "item")) {
+        struct ec2_rtb_assoc *x;
         char main[8] = "";
+        if (t->n_assocs == EC2_MAX_ROUTES)
+            return ec2_too_many(e, t->id, "subnet associations", EC2_MAX_ROUTES);
+        x = &t->assocs[t->n_assocs++];
         aws_xml_text(a, "routeTableAssociationId", x->id, sizeof(x->id));
         aws_xml_text(a, "subnetId", x->subnet_id, sizeof(x->subnet_id));
         aws_xml_text(a, "main", main, sizeof(main));
         x->main = strcmp(main, "true") == 0;
     }
     ec2_parse_tags(it, &t->tags);
+    return 0;
 }
-
 
 static int ec2_xml_int(const xmlNode *n, const char *path, int dflt)
 {
@@ -263,8 +284,10 @@ static int ec2_xml_int(const xmlNode *n, const char *path, int dflt)
     return aws_xml_text(n, path, v, sizeof(v)) && v[0] ? atoi(v) : dflt;
 }
 
-/* One <item> of ipPermissions, flattened into one entry per source. */
-static void ec2_parse_permission(xmlNode *p, struct ec2_security_group *g)
+/* One <item> of ipPermissions, flattened into one entry per source; more
+ * than EC2_MAX_PERMS is an error (a dropped rule would be "missing" and
+ * added again). */
+static int ec2_parse_permission(xmlNode *p, struct ec2_security_group *g, struct err *e)
 {
     struct ec2_perm base;
     memset(&base, 0, sizeof(base));
@@ -272,20 +295,27 @@ static void ec2_parse_permission(xmlNode *p, struct ec2_security_group *g)
     base.from = ec2_xml_int(p, "fromPort", -1);
     base.to = ec2_xml_int(p, "toPort", -1);
     for (xmlNode *r = aws_xml_first(aws_xml_child(p, "ipRanges"), "item");
-         r && g->n_perms < EC2_MAX_PERMS; r = aws_xml_next(r, "item")) {
-        struct ec2_perm *x = &g->perms[g->n_perms++];
+         r; r = aws_xml_next(r, "item")) {
+        struct ec2_perm *x;
+        if (g->n_perms == EC2_MAX_PERMS)
+            return ec2_too_many(e, g->id, "inbound rules", EC2_MAX_PERMS);
+        x = &g->perms[g->n_perms++];
         *x = base;
         aws_xml_text(r, "cidrIp", x->cidr, sizeof(x->cidr));
     }
     for (xmlNode *r = aws_xml_first(aws_xml_child(p, "groups"), "item");
-         r && g->n_perms < EC2_MAX_PERMS; r = aws_xml_next(r, "item")) {
-        struct ec2_perm *x = &g->perms[g->n_perms++];
+         r; r = aws_xml_next(r, "item")) {
+        struct ec2_perm *x;
+        if (g->n_perms == EC2_MAX_PERMS)
+            return ec2_too_many(e, g->id, "inbound rules", EC2_MAX_PERMS);
+        x = &g->perms[g->n_perms++];
         *x = base;
         aws_xml_text(r, "groupId", x->group_id, sizeof(x->group_id));
     }
+    return 0;
 }
 
-static void ec2_fill_sg(xmlNode *it, void *rec)
+static int ec2_fill_sg(xmlNode *it, void *rec, struct err *e)
 {
     struct ec2_security_group *g = rec;
     aws_xml_text(it, "groupId", g->id, sizeof(g->id));
@@ -293,8 +323,10 @@ static void ec2_fill_sg(xmlNode *it, void *rec)
     aws_xml_text(it, "vpcId", g->vpc_id, sizeof(g->vpc_id));
     for (xmlNode *p = aws_xml_first(aws_xml_child(it, "ipPermissions"), "item");
          p; p = aws_xml_next(p, "item"))
-        ec2_parse_permission(p, g);
+        if (ec2_parse_permission(p, g, e) < 0)
+            return -1;
     ec2_parse_tags(it, &g->tags);
+    return 0;
 }
 
 static const struct ec2_shape ec2_shape_subnet = {

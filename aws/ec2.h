@@ -129,7 +129,7 @@ struct ec2_rtb_assoc {
 struct ec2_route_table {
     char id[32];
     char vpc_id[32];
-    size_t n_routes, n_assocs;    /* beyond EC2_MAX_ROUTES are dropped */
+    size_t n_routes, n_assocs;    /* more than EC2_MAX_ROUTES: an error */
     struct ec2_route routes[EC2_MAX_ROUTES];
     struct ec2_rtb_assoc assocs[EC2_MAX_ROUTES];
     struct ec2_tags tags;
@@ -149,7 +149,7 @@ struct ec2_security_group {
     char id[32];
     char name[256];
     char vpc_id[32];
-    size_t n_perms;            /* beyond EC2_MAX_PERMS are dropped */
+    size_t n_perms;            /* more than EC2_MAX_PERMS: an error */
     struct ec2_perm perms[EC2_MAX_PERMS];
     struct ec2_tags tags;
 };

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/util.h"
 #include "aws/batch.h"
 #include "aws/query.h"
 #include "aws/xml.h"
@@ -269,14 +270,8 @@ struct elb_names {
 
 static int elb_names_push(struct elb_names *l, const char *name, struct err *e)
 {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 32;
-        void *p = realloc(l->names, cap * sizeof(*l->names));
-        if (!p)
-            return err_set(e, ERR_FAILED, "out of memory");
-        l->names = p;
-        l->cap = cap;
-    }
+    if (util_grow(&l->names, &l->cap, l->n, sizeof(*l->names)) < 0)
+        return err_set(e, ERR_FAILED, "out of memory");
     snprintf(l->names[l->n++], sizeof(l->names[0]), "%s", name);
     return 0;
 }

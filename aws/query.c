@@ -104,8 +104,13 @@ int aws_query_pages(struct aws_client *c, struct aws_query *q,
         rc = fn(root, ctx, e);
         token = aws_xml_strdup(root, resp_token);
         xmlFreeDoc(doc);
-        if (!token || !*token || page > 10000)
+        if (!token || !*token)
             break;
+        if (page + 1 == AWS_MAX_PAGES) {
+            rc = err_set(e, ERR_FAILED, "%s: still more after %d pages; refusing a "
+                         "partial answer", q->action, AWS_MAX_PAGES);
+            break;
+        }
     }
     free(token);
     q->body.len = base;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/util.h"
 #include "aws/xml.h"
 
 #define R53_NS "https://route53.amazonaws.com/doc/2013-04-01/"
@@ -183,14 +184,8 @@ static int r53_parse_record(xmlNode *s, struct r53_list *l, struct err *e)
 {
     struct r53_record *r;
     char ttl[16] = "";
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 16;
-        void *p = realloc(l->items, cap * sizeof(*l->items));
-        if (!p)
-            return err_set(e, ERR_FAILED, "out of memory");
-        l->items = p;
-        l->cap = cap;
-    }
+    if (util_grow(&l->items, &l->cap, l->n, sizeof(*l->items)) < 0)
+        return err_set(e, ERR_FAILED, "out of memory");
     r = memset(&l->items[l->n++], 0, sizeof(*r));
     aws_xml_text(s, "Name", r->name, sizeof(r->name));
     aws_xml_text(s, "Type", r->type, sizeof(r->type));
@@ -250,7 +245,10 @@ int r53_list_records(struct aws_client *c, const char *zone_id,
     do {
         rc = r53_list_page(c, path, next_name, sizeof(next_name), next_type,
                            sizeof(next_type), &l, e);
-    } while (rc == 0 && next_name[0] && ++pages < 10000);
+    } while (rc == 0 && next_name[0] && ++pages < AWS_MAX_PAGES);
+    if (rc == 0 && next_name[0])
+        rc = err_set(e, ERR_FAILED, "ListResourceRecordSets %s: still more after %d "
+                     "pages; refusing a partial answer", zone_id, AWS_MAX_PAGES);
     if (rc < 0) {
         free(l.items);
         l.items = NULL;

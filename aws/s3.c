@@ -7,6 +7,7 @@
 #include <openssl/evp.h>
 
 #include "aws/xml.h"
+#include "core/util.h"
 
 /* The addressing of one bucket/key: path and host prefix for the request. */
 struct s3_target {
@@ -132,8 +133,8 @@ int s3_put_object(struct aws_client *c, const char *bucket, const char *key,
                    "PutObject", NULL, e);
 }
 
-int s3_get_object(struct aws_client *c, const char *bucket, const char *key,
-                  struct buf *out, struct err *e)
+int s3_get_object_etag(struct aws_client *c, const char *bucket, const char *key,
+                       struct buf *out, char *etag, size_t size, struct err *e)
 {
     struct aws_response resp;
     int rc;
@@ -142,6 +143,8 @@ int s3_get_object(struct aws_client *c, const char *bucket, const char *key,
                  &resp, e);
     if (rc == 0)
         buf_add(out, buf_str(&resp.body), resp.body.len);
+    if (rc == 0 && etag)
+        snprintf(etag, size, "%s", resp.etag);
     aws_response_release(&resp);
     return rc;
 }
@@ -174,10 +177,23 @@ int s3_get_secret(struct aws_client *c, const char *bucket, const char *key,
     return rc;
 }
 
+int s3_get_object(struct aws_client *c, const char *bucket, const char *key,
+                  struct buf *out, struct err *e)
+{
+    return s3_get_object_etag(c, bucket, key, out, NULL, 0, e);
+}
+
 int s3_delete_object(struct aws_client *c, const char *bucket,
                      const char *key, struct err *e)
 {
-    return s3_call(c, "DELETE", bucket, key, NULL, NULL, 0, NULL, 0,
+    return s3_delete_object_if(c, bucket, key, NULL, e);
+}
+
+int s3_delete_object_if(struct aws_client *c, const char *bucket, const char *key,
+                        const char *etag, struct err *e)
+{
+    struct sigv4_header h = { "If-Match", etag };
+    return s3_call(c, "DELETE", bucket, key, NULL, NULL, 0, &h, etag && *etag ? 1 : 0,
                    "DeleteObject", NULL, e);
 }
 
@@ -289,17 +305,24 @@ static int s3_objlist_push(struct s3_objlist *l, xmlNode *it, struct err *e)
     struct s3_object *o;
     char etag[96] = "";
     const char *p = etag;
+    char *key = aws_xml_strdup(it, "Key");
     size_t len;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 16;
-        void *np = realloc(l->items, cap * sizeof(*l->items));
-        if (!np)
-            return err_set(e, ERR_FAILED, "out of memory");
-        l->items = np;
-        l->cap = cap;
+    if (!key)
+        return err_set(e, ERR_FAILED, "ListObjectsV2: an entry without a Key");
+    if (util_grow(&l->items, &l->cap, l->n, sizeof(*l->items)) < 0) {
+        free(key);
+        return err_set(e, ERR_FAILED, "out of memory");
+    }
+    /* S3 keys may be 1024 bytes: a longer one is an error, never a cut. */
+    if (strlen(key) >= sizeof(l->items[0].key)) {
+        err_set(e, ERR_FAILED, "S3 key of %zu bytes, longer than S3 allows (%.60s...)",
+                strlen(key), key);
+        free(key);
+        return -1;
     }
     o = memset(&l->items[l->n++], 0, sizeof(*o));
-    aws_xml_text(it, "Key", o->key, sizeof(o->key));
+    memcpy(o->key, key, strlen(key) + 1);
+    free(key);
     aws_xml_text(it, "ETag", etag, sizeof(etag));
     if (*p == '"')
         p++;

@@ -33,8 +33,16 @@ int s3_put_secret(struct aws_client *c, const char *bucket, const char *key,
                   const void *body, size_t len, int if_none_match, struct err *e);
 int s3_get_secret(struct aws_client *c, const char *bucket, const char *key,
                   struct buf *out, struct err *e);
+/* Like s3_get_object; etag (size bytes) gets the object's ETag as S3 sent
+ * it, for a later s3_delete_object_if. */
+int s3_get_object_etag(struct aws_client *c, const char *bucket, const char *key,
+                       struct buf *out, char *etag, size_t size, struct err *e);
 int s3_delete_object(struct aws_client *c, const char *bucket,
                      const char *key, struct err *e);
+/* DELETE only while the object's ETag is still etag (If-Match): an object
+ * replaced since it was read answers 412 (e->http_status 412). */
+int s3_delete_object_if(struct aws_client *c, const char *bucket, const char *key,
+                        const char *etag, struct err *e);
 
 typedef int (*s3_key_fn)(const char *key, void *ctx, struct err *e);
 struct s3_list_opts {
@@ -65,7 +73,7 @@ int s3_get_bucket_tag(struct aws_client *c, const char *bucket,
                       struct err *e);
 
 struct s3_object {
-    char key[512];
+    char key[1025];       /* S3 keys are at most 1024 bytes */
     char etag[80];        /* without quotes: the hex MD5 of a simple PUT */
 };
 

@@ -1,48 +1,38 @@
-/* The AWS client and its transport (SPEC.md "AWS conventions"): every request
- * SigV4-signed, sent over libcurl with TLS verification always on, connections
- * shared and kept alive, retried per the SDK "standard" idea (throttling and
- * transient errors, exponential backoff with full jitter, a cap), and never
- * retried blindly when not idempotent. With -v, one log line per request. */
+/* The AWS client and its transport (SPEC.md "AWS conventions"): the AWS
+ * driver of the request engine (core/http.h). Every request SigV4-signed
+ * afresh per attempt, TLS verification always on, connections shared and
+ * kept alive, retried per the SDK "standard" idea (throttling always;
+ * transient errors and timeouts only when idempotent; full-jitter backoff
+ * under a cap), and a non-idempotent call never re-sent, not even by
+ * libcurl on a reused connection. With -v, one log line per request. */
 #ifndef AWS_TRANSPORT_H
 #define AWS_TRANSPORT_H
 
-#include <curl/curl.h>
-#include <signal.h>
+#include <time.h>
 #include "aws/creds.h"
 #include "aws/sigv4.h"
 #include "core/buf.h"
 #include "core/err.h"
+#include "core/http.h"
 #include "core/log.h"
 
-struct aws_counters {
-    long requests;       /* HTTP exchanges, retries included */
-    long retries;
-    long throttled;
-    long bytes_out;
-    long bytes_in;
-};
-
-struct aws_retry_policy {
-    int max_attempts;    /* 13: throttling at scale lasts minutes (kops) */
-    long base_ms;        /* first backoff ceiling */
-    long cap_ms;         /* backoff ceiling cap */
-};
+/* The retry policy: 13 attempts (throttling at scale lasts minutes, as
+ * kops found), backoff from 500 ms capped at 20 s. */
+#define AWS_MAX_ATTEMPTS 13
+#define AWS_RETRY_BASE_MS 500L
+#define AWS_RETRY_CAP_MS 20000L
 
 struct aws_client {
     struct aws_creds creds;
     char region[32];
     struct aws_endpoint ep[AWS_N_SERVICES];
     const struct logger *log;          /* borrowed */
-    struct aws_retry_policy retry;
-    struct aws_counters n;
-    long timeout_ms;                   /* per attempt */
-    int max_parallel;                  /* transfers in flight at once */
-    CURLSH *share;                     /* connection cache, DNS */
-    CURLM *multi;
-    unsigned long long rng;            /* jitter only; not for secrets */
-    volatile sig_atomic_t *stop;       /* when it points at non-zero (Ctrl-C),
-                                        * no new request starts; those in
-                                        * flight finish. NULL = never. */
+    struct http_counters n;
+    struct http_engine http;           /* requests in flight, retries; its
+                                        * stop pointer, when it points at
+                                        * non-zero (Ctrl-C), lets no new
+                                        * request start */
+    time_t (*clock)(void);             /* wall clock for X-Amz-Date */
 };
 
 struct aws_client_opts {
@@ -50,11 +40,14 @@ struct aws_client_opts {
     const char *region;        /* [paas] region or NULL */
     const char *endpoint;      /* [paas] endpoint or NULL */
     const struct logger *log;
+    int max_attempts;          /* 0 = AWS_MAX_ATTEMPTS */
+    long retry_base_ms;        /* 0 = AWS_RETRY_BASE_MS */
+    time_t (*clock)(void);     /* NULL = env_wall_clock */
 };
 
-/* Resolves credentials, region and every endpoint. The retry policy starts
- * from its defaults, which PAASCTL_RETRY_BASE_MS / PAASCTL_MAX_ATTEMPTS
- * override (tests shorten waits with them). */
+/* Resolves credentials, region and every endpoint. The retry policy comes
+ * from o (cmd/ reads PAASCTL_MAX_ATTEMPTS / PAASCTL_RETRY_BASE_MS into it;
+ * tests shorten waits with them). */
 int aws_client_init(struct aws_client *c, const struct aws_client_opts *o,
                     struct err *e);
 void aws_client_release(struct aws_client *c);
@@ -67,7 +60,9 @@ struct aws_request {
     const char *content_type;    /* NULL = none */
     const void *body;
     size_t body_len;
-    const struct sigv4_header *headers;   /* extra headers, signed too */
+    const struct sigv4_header *headers;   /* extra headers, signed too; more
+                                           * than fit (AWS_MAX_EXTRA_HEADERS)
+                                           * is an error, never a cut */
     size_t n_headers;
     const char *action;          /* for log lines and errors: "DescribeVpcs" */
     int idempotent;              /* safe to resend after a 5xx or timeout */
@@ -75,9 +70,15 @@ struct aws_request {
                                   * before the endpoint's host; NULL = none */
 };
 
+/* A listing longer than this many pages is an error, never a cut. */
+#define AWS_MAX_PAGES 10000
+
+#define AWS_MAX_EXTRA_HEADERS 11   /* 16 signed headers, 5 of them ours */
+#define AWS_MAX_RESPONSE (64u * 1024u * 1024u)
+
 struct aws_response {
     long status;
-    struct buf body;             /* owned */
+    struct buf body;             /* owned; at most AWS_MAX_RESPONSE */
     char request_id[128];
     char etag[130];
 };
@@ -90,8 +91,8 @@ void aws_response_release(struct aws_response *r);
 int aws_send(struct aws_client *c, const struct aws_request *req,
              struct aws_response *resp, struct err *e);
 
-/* Sends n independent requests in parallel (at most c->max_parallel in
- * flight), each retried on its own. resps[i] and errs[i] belong to reqs[i].
+/* Sends n independent requests in parallel (at most 16 in flight), each
+ * retried on its own. resps[i] and errs[i] belong to reqs[i].
  * Returns 0 when all succeeded, else -1 (look at each errs[i].kind). */
 int aws_send_all(struct aws_client *c, const struct aws_request *reqs,
                  size_t n, struct aws_response *resps, struct err *errs);
@@ -105,7 +106,8 @@ int aws_error_from_response(const struct aws_request *req, long status,
 /* 1 if this error is worth retrying for this request. */
 int aws_error_retryable(const struct aws_request *req, const struct err *e);
 
-/* Full-jitter backoff before attempt k (1-based retry count), in ms. */
+/* Full-jitter backoff before attempt k (1-based retry count), in ms
+ * (http_backoff_ms with the AWS policy). */
 long aws_backoff_ms(struct aws_client *c, int k);
 
 #endif

@@ -12,10 +12,7 @@ enum cmd_flags {
     CMD_NEEDS_AWS = 1 << 1,      /* resolve credentials, region, endpoints */
     CMD_MUTATES = 1 << 2,        /* takes the lock, writes the journal;
                                   * with --dry-run neither */
-    CMD_MAKES_STATE = 1 << 3,    /* `up`: before the lock, cmd_up_prepare()
-                                  * creates the state bucket the lock lives
-                                  * in (up shell) or refuses without it */
-    CMD_CATCHES_SIGNALS = 1 << 4,/* SIGINT/SIGTERM set p->interrupted and the
+    CMD_CATCHES_SIGNALS = 1 << 3,/* SIGINT/SIGTERM set p->interrupted and the
                                   * command ends itself (consul-sync) */
 };
 
@@ -35,7 +32,14 @@ struct cmd {
     const char *summary;        /* one line, for `paasctl --help` */
     const char *usage;          /* "status [--check]" */
     const char *help;           /* the command's own --help text */
+    cmd_fn prepare;             /* a mutating command's step before the lock
+                                 * (up: the state bucket); NULL = none */
 };
+
+/* Hands the plan's journal "changes" (SPEC.md "Lock and journal") to the
+ * dispatcher, which writes them with the record; takes the reference. Only
+ * cmd/ calls it, with what the plan returned in its result. */
+void cmd_journal_changes(struct paas *p, json_t *changes);
 
 int cmd_version(struct paas *p, int argc, char **argv, struct err *e);
 int cmd_status(struct paas *p, int argc, char **argv, struct err *e);
@@ -51,7 +55,7 @@ struct swap_result;
 void cmd_print_swap(struct paas *p, const struct swap_result *r);
 int cmd_history(struct paas *p, int argc, char **argv, struct err *e);
 
-/* The lifecycle (issue 3): plan/up/teardown shell|a|b. */
+/* The lifecycle (SPEC.md "Commands"): plan/up/teardown shell|a|b. */
 int cmd_plan(struct paas *p, int argc, char **argv, struct err *e);
 int cmd_up(struct paas *p, int argc, char **argv, struct err *e);
 int cmd_up_prepare(struct paas *p, int argc, char **argv, struct err *e);

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "plans/journal.h"
+#include "run/journal.h"
 
 static const char *history_str(json_t *rec, const char *k)
 {

@@ -9,6 +9,12 @@
 
 #include "core/util.h"
 
+void cmd_journal_changes(struct paas *p, json_t *changes)
+{
+    json_decref(p->changes);
+    p->changes = changes;
+}
+
 void cmd_print_json(json_t *doc)
 {
     char *s = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
@@ -28,14 +34,8 @@ void table_init(struct table *t, size_t ncols)
 void table_add(struct table *t, ...)
 {
     va_list ap;
-    if (t->nrows == t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 16;
-        void *p = realloc(t->rows, cap * sizeof(*t->rows));
-        if (!p)
-            return;
-        t->rows = p;
-        t->cap = cap;
-    }
+    if (util_grow(&t->rows, &t->cap, t->nrows, sizeof(*t->rows)) < 0)
+        return;
     va_start(ap, t);
     for (size_t c = 0; c < TABLE_MAX_COLS; c++) {
         const char *cell = c < t->ncols ? va_arg(ap, const char *) : NULL;

@@ -11,8 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "plans/journal.h"
-#include "plans/lock.h"
+#include "core/env.h"
+#include "run/journal.h"
+#include "run/lock.h"
 
 static volatile sig_atomic_t interrupted;
 
@@ -30,12 +31,12 @@ static const struct cmd commands[] = {
       "are not, deregisters them again and exits 1 with nothing changed;\n"
       "otherwise retags both slots and moves the old live slot to pre-live.\n"
       "The live ELB never loses its last InService node. An interrupted\n"
-      "cutover is finished (or undone) by running it again.\n" },
+      "cutover is finished (or undone) by running it again.\n", NULL },
     { "rollback", cmd_rollback, CMD_NEEDS_CONFIG | CMD_NEEDS_AWS | CMD_MUTATES,
       "undo the last cutover", "rollback",
       "Makes the slot that was live before the last cutover live again, by the\n"
       "same health-gated swap. Refused (exit 3) when the journal has no\n"
-      "cutover, when that slot has been torn down or is not healthy.\n" },
+      "cutover, when that slot has been torn down or is not healthy.\n", NULL },
     { "kubeconfig", cmd_kubeconfig, CMD_NEEDS_CONFIG | CMD_NEEDS_AWS,
       "write an admin kubeconfig for the slot, signed by its own CA",
       "kubeconfig a|b [--ttl DURATION] [--file FILE | --merge]",
@@ -48,7 +49,7 @@ static const struct cmd commands[] = {
       "                  slot's default kubeconfig)\n"
       "  --merge         merge into $KUBECONFIG's first file or ~/.kube/config,\n"
       "                  keeping its other entries; its current-context becomes\n"
-      "                  NAME-SLOT\n" },
+      "                  NAME-SLOT\n", NULL },
     { "smoke", cmd_smoke, CMD_NEEDS_CONFIG | CMD_NEEDS_AWS,
       "run the smoke suite against a slot", "smoke a|b",
       "Checks, each reported with its reason, failing ones retried until\n"
@@ -57,7 +58,7 @@ static const struct cmd commands[] = {
       "are Running or Succeeded; deployments, statefulsets and daemonsets in the\n"
       "smoke namespaces are fully available; the ingress instances are InService\n"
       "on their ELB; every Ingress host answers below 500 through that ELB\n"
-      "([smoke] path, connect_to). Exit 0 only if every check passes.\n" },
+      "([smoke] path, connect_to). Exit 0 only if every check passes.\n", NULL },
     { "consul-sync", cmd_consul_sync, CMD_NEEDS_CONFIG | CMD_CATCHES_SIGNALS,
       "keep DST's Consul KV equal to SRC's during the upgrade",
       "consul-sync SRC DST [--once] [--prefix P] [--delete]",
@@ -71,15 +72,15 @@ static const struct cmd commands[] = {
       "printed. Takes no lock (it writes only Consul).\n"
       "  --once      one pass and its report; exit 1 if there were conflicts\n"
       "  --prefix P  only keys under P (default [consul] prefix, else all)\n"
-      "  --delete    delete DST keys SRC does not have (delete-cas)\n" },
+      "  --delete    delete DST keys SRC does not have (delete-cas)\n", NULL },
     { "plan", cmd_plan, CMD_NEEDS_CONFIG | CMD_NEEDS_AWS,
       "what up would do: + create, = exists, ~ update; changes nothing",
       "plan shell|a|b",
       "Reads the world by its paasctl:* tags (and the ELB, bucket and zone\n"
       "names) and prints one line per resource that 'up' would create (+),\n"
       "update (~), destroy (-) or leave as it is (=), then the totals. Sends no\n"
-      "mutating request. -o json prints the same as one document.\n" },
-    { "up", cmd_up, CMD_NEEDS_CONFIG | CMD_NEEDS_AWS | CMD_MUTATES | CMD_MAKES_STATE,
+      "mutating request. -o json prints the same as one document.\n", NULL },
+    { "up", cmd_up, CMD_NEEDS_CONFIG | CMD_NEEDS_AWS | CMD_MUTATES,
       "converge the shell or a slot to the configuration", "up shell|a|b",
       "up shell: the state bucket, VPC, subnets, gateways, routes, security\n"
       "groups, bastion, hosted zone and the live and pre-live ELBs.\n"
@@ -88,7 +89,7 @@ static const struct cmd commands[] = {
       "nodes behind the pre-live ELB. Needs the shell (exit 3 without it).\n"
       "Creates only what is missing, converges counts both ways (the newest\n"
       "extras go), and is safe to re-run after a crash or Ctrl-C.\n"
-      "  --dry-run   print the plan, change nothing\n" },
+      "  --dry-run   print the plan, change nothing\n", cmd_up_prepare },
     { "teardown", cmd_teardown, CMD_NEEDS_CONFIG | CMD_NEEDS_AWS | CMD_MUTATES,
       "destroy the shell or a slot and everything it owns", "teardown a|b|shell",
       "teardown a|b: deregisters the slot's ingress nodes from both ELBs,\n"
@@ -100,25 +101,25 @@ static const struct cmd commands[] = {
       "bucket last. Refused (exit 3) while a slot has instances.\n"
       "Asks to type the slot's name (the paas name for the shell) on a\n"
       "terminal; needs --yes otherwise.\n"
-      "  --dry-run   print what would be destroyed, change nothing\n" },
+      "  --dry-run   print what would be destroyed, change nothing\n", NULL },
     { "status", cmd_status, CMD_NEEDS_CONFIG | CMD_NEEDS_AWS,
       "the shell, each slot, which slot is live, ELB health, drift",
       "status [--check]",
       "Reads the world by its paasctl:* tags and the ELB names and prints the\n"
       "shell, the live and pre-live ELBs with their health, and each slot's\n"
       "instances by role and state.\n"
-      "  --check   exit 1 when tags and ELB membership disagree (drift)\n" },
+      "  --check   exit 1 when tags and ELB membership disagree (drift)\n", NULL },
     { "history", cmd_history, CMD_NEEDS_CONFIG | CMD_NEEDS_AWS,
       "the journal, newest first", "history [-n N]",
       "Lists the journal records (STATE_BUCKET/NAME/journal/), newest first.\n"
-      "  -n N      only the newest N records\n" },
+      "  -n N      only the newest N records\n", NULL },
     { "unlock", cmd_unlock, CMD_NEEDS_CONFIG | CMD_NEEDS_AWS,
       "remove a stale lock (prints who held it)", "unlock LOCK_ID",
       "Removes STATE_BUCKET/NAME/lock if its id is LOCK_ID (the id printed\n"
-      "when a command exits 4), and prints who held it.\n" },
+      "when a command exits 4), and prints who held it.\n", NULL },
     { "version", cmd_version, 0,
       "version, and the versions of the libraries linked",
-      "version", "Prints paasctl's version and the linked library versions.\n" },
+      "version", "Prints paasctl's version and the linked library versions.\n", NULL },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -142,7 +143,7 @@ static void usage_global(FILE *out)
         "  -h, --help       this help, or a command's help after its name\n"
         "  --version        version and linked libraries\n\n"
         "Exit codes: 0 done, 1 failed, 2 usage/config error, 3 refused by a safety\n"
-        "interlock, 4 another run holds the lock.\n");
+        "interlock, 4 another run holds the lock, 130/143 interrupted by SIGINT/SIGTERM.\n");
 }
 
 static void usage_command(const struct cmd *c)
@@ -225,11 +226,24 @@ static void command_line(struct paas *p, int argc, char **argv)
     }
 }
 
+/* The context's inputs from outside the arguments and the configuration,
+ * read here once (DESIGN.md "No hidden globals"): the tunable knobs and
+ * the wall clock. Lower layers get them from struct paas, never from the
+ * environment. */
+static void setup_context(struct paas *p)
+{
+    p->knobs.max_attempts = (int)env_long("PAASCTL_MAX_ATTEMPTS", 0, 1, 100);
+    p->knobs.retry_base_ms = env_long("PAASCTL_RETRY_BASE_MS", 0, 1, 60000);
+    p->knobs.poll_ms = env_long("PAASCTL_POLL_MS", 0, 1, 600000);
+    p->knobs.dependency_wait_s = env_long("PAASCTL_DEPENDENCY_WAIT_S", 0, 0, 7200);
+    p->clock = env_wall_clock_ts;
+}
+
 static int setup_config(struct paas *p, const char *path, struct err *e)
 {
     if (!path)
-        path = getenv("PAASCTL_CONFIG");
-    if (!path || !*path)
+        path = env_get("PAASCTL_CONFIG");
+    if (!path)
         path = "paasctl.ini";
     if (config_load(path, &p->cfg, e) < 0)
         return -1;
@@ -240,7 +254,8 @@ static int setup_config(struct paas *p, const char *path, struct err *e)
 static int setup_aws(struct paas *p, struct err *e)
 {
     struct aws_client_opts o = {
-        p->cfg.profile, p->cfg.region, p->cfg.endpoint, &p->log
+        p->cfg.profile, p->cfg.region, p->cfg.endpoint, &p->log,
+        p->knobs.max_attempts, p->knobs.retry_base_ms, env_wall_clock
     };
     if (aws_client_init(&p->aws, &o, e) < 0) {
         aws_client_release(&p->aws);
@@ -264,7 +279,7 @@ static void catch_signals(struct paas *p)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     p->interrupted = &interrupted;
-    p->aws.stop = &interrupted;
+    p->aws.http.stop = &interrupted;
 }
 
 /* Lock, run, journal, unlock: every mutating command goes through here. */
@@ -276,13 +291,15 @@ static int run_mutating(struct paas *p, const struct cmd *c, int argc,
     int rc;
     if (p->dry_run)
         return c->fn(p, argc, argv, e);
-    if ((c->flags & CMD_MAKES_STATE) && cmd_up_prepare(p, argc, argv, e) < 0)
+    /* Caught before the lock: a Ctrl-C while the lock PUT is in flight lets
+     * that PUT finish and the run then stops, unlocks and journals. */
+    catch_signals(p);
+    if (c->prepare && c->prepare(p, argc, argv, e) < 0)
         return -1;
     if (lock_acquire(p, &mine, e) < 0)
         return -1;
-    catch_signals(p);
     rc = c->fn(p, argc, argv, e);
-    p->aws.stop = NULL;   /* the journal and the unlock must still go out */
+    p->aws.http.stop = NULL;   /* the journal and the unlock must still go out */
     err_init(&side);
     if (journal_append(p, rc == 0 ? "ok" : "failed", rc == 0 ? "" : e->msg,
                        p->changes, &side) < 0) {
@@ -301,9 +318,10 @@ static int run_mutating(struct paas *p, const struct cmd *c, int argc,
 static void report_counters(const struct paas *p)
 {
     if (p->have_aws)
-        log_debug(&p->log, 1, "aws requests=%ld retries=%ld throttled=%ld bytes_out=%ld bytes_in=%ld",
+        log_debug(&p->log, 1, "aws requests=%ld retries=%ld throttled=%ld connects=%ld "
+                  "bytes_out=%ld bytes_in=%ld",
                   p->aws.n.requests, p->aws.n.retries, p->aws.n.throttled,
-                  p->aws.n.bytes_out, p->aws.n.bytes_in);
+                  p->aws.n.connects, p->aws.n.bytes_out, p->aws.n.bytes_in);
 }
 
 static int run(struct paas *p, int argc, char **argv, struct err *e)
@@ -361,6 +379,7 @@ int main(int argc, char **argv)
     memset(&p, 0, sizeof(p));
     err_init(&e);
     log_init(&p.log, stderr);
+    setup_context(&p);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     xmlInitParser();
     if (run(&p, argc, argv, &e) < 0) {
@@ -375,7 +394,9 @@ int main(int argc, char **argv)
         err_set(&e, ERR_FAILED, "cannot write to standard output: %s", strerror(errno));
         log_error(&p.log, "%s", e.msg);
     }
-    code = err_exit_code(&e);
+    /* SPEC.md "Exit codes": a run that stopped for SIGINT/SIGTERM says so
+     * with 128 + the signal (the lock is released, the journal written). */
+    code = e.kind != ERR_NONE && interrupted ? 128 + (int)interrupted : err_exit_code(&e);
     if (p.have_aws)
         aws_client_release(&p.aws);
     json_decref(p.changes);

@@ -15,6 +15,8 @@ int cmd_rollback(struct paas *p, int argc, char **argv, struct err *e)
         return -1;
     }
     cmd_print_swap(p, &r);
+    cmd_journal_changes(p, r.changes);
+    r.changes = NULL;
     swap_result_release(&r);
     return 0;
 }

@@ -43,10 +43,8 @@ int cmd_teardown(struct paas *p, int argc, char **argv, struct err *e)
         cmd_print_diff(p, &d, p->dry_run ? "plan" : "teardown");
     /* The journal's "changes": only when something was attempted (not
      * after a refusal or a usage error). */
-    if (!p->dry_run && (rc == 0 || e->kind == ERR_FAILED)) {
-        json_decref(p->changes);
-        p->changes = diff_changes_json(&d);
-    }
+    if (!p->dry_run && (rc == 0 || e->kind == ERR_FAILED))
+        cmd_journal_changes(p, diff_changes_json(&d));
     diff_release(&d);
     return rc;
 }

@@ -5,8 +5,8 @@
 
 #include <stdio.h>
 
-#include "plans/journal.h"
-#include "plans/lock.h"
+#include "run/journal.h"
+#include "run/lock.h"
 
 int cmd_unlock(struct paas *p, int argc, char **argv, struct err *e)
 {

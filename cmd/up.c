@@ -1,35 +1,20 @@
 /* up shell|a|b: converge that part to the configuration; idempotent and
- * safe to re-run after a crash (SPEC.md "Commands"; issue 3). Prints the
- * diff it applied; the journal records the changed entries. */
+ * safe to re-run after a crash (SPEC.md "Commands"). Prints the diff it
+ * applied; the journal records the changed entries. */
 #include "cmd/cmd.h"
 
 #include <string.h>
 
-#include "aws/s3.h"
 #include "plans/shell.h"
 #include "plans/slot.h"
 
-/* Before the lock: `up shell` makes the state bucket the lock lives in;
- * `up a|b` without it says that the shell comes first (instead of failing
- * to take the lock). */
+/* Before the lock (the dispatch table's prepare step): the state bucket
+ * the lock lives in, made for `up shell`, required for `up a|b`. */
 int cmd_up_prepare(struct paas *p, int argc, char **argv, struct err *e)
 {
-    int exists;
     if (cmd_lifecycle_target(argc, argv, 1, e) < 0)
         return -1;
-    if (p->dry_run)
-        return 0;
-    if (strcmp(argv[1], "shell") == 0)
-        return plan_state_bucket(p, e);
-    if (slot_check_config(p, argv[1], e) < 0)
-        return -1;
-    if (s3_head_bucket(&p->aws, p->cfg.state_bucket, &exists, e) < 0)
-        return -1;
-    if (!exists)
-        return err_set(e, ERR_REFUSED, "slot %s needs the shell, and its state bucket %s "
-                       "does not exist: run 'paasctl up shell' first", argv[1],
-                       p->cfg.state_bucket);
-    return 0;
+    return plan_up_prepare(p, argv[1], e);
 }
 
 int cmd_up(struct paas *p, int argc, char **argv, struct err *e)
@@ -47,10 +32,8 @@ int cmd_up(struct paas *p, int argc, char **argv, struct err *e)
         cmd_print_diff(p, &d, p->dry_run ? "plan" : "up");
     /* The journal's "changes": only when something was attempted (not
      * after a refusal or a usage error). */
-    if (!p->dry_run && (rc == 0 || e->kind == ERR_FAILED)) {
-        json_decref(p->changes);
-        p->changes = diff_changes_json(&d);
-    }
+    if (!p->dry_run && (rc == 0 || e->kind == ERR_FAILED))
+        cmd_journal_changes(p, diff_changes_json(&d));
     diff_release(&d);
     return rc;
 }

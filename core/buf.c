@@ -11,10 +11,17 @@ void buf_init(struct buf *b)
     memset(b, 0, sizeof(*b));
 }
 
+void buf_init_max(struct buf *b, size_t max)
+{
+    buf_init(b);
+    b->max = max;
+}
+
 void buf_release(struct buf *b)
 {
+    size_t max = b->max;
     free(b->data);
-    buf_init(b);
+    buf_init_max(b, max);
 }
 
 void buf_release_secret(struct buf *b)
@@ -31,6 +38,8 @@ void buf_reset(struct buf *b)
         b->data[0] = '\0';
 }
 
+/* Not realloc: it may leave the old bytes (a key, a token) in freed memory.
+ * A new block, a copy, and the old one wiped. */
 static int buf_grow(struct buf *b, size_t extra)
 {
     size_t need, cap;
@@ -38,7 +47,11 @@ static int buf_grow(struct buf *b, size_t extra)
     if (b->failed)
         return -1;
     if (extra > (size_t)-1 / 2 - b->len) {
-        b->failed = 1;
+        b->failed = BUF_NOMEM;
+        return -1;
+    }
+    if (b->max && extra > b->max - (b->len < b->max ? b->len : b->max)) {
+        b->failed = BUF_TOO_BIG;
         return -1;
     }
     need = b->len + extra + 1;
@@ -47,10 +60,14 @@ static int buf_grow(struct buf *b, size_t extra)
     cap = b->cap ? b->cap : 64;
     while (cap < need)
         cap *= 2;
-    p = realloc(b->data, cap);
-    if (!p) {
-        b->failed = 1;
+    if (!(p = malloc(cap))) {
+        b->failed = BUF_NOMEM;
         return -1;
+    }
+    if (b->data) {
+        memcpy(p, b->data, b->len + 1);
+        explicit_bzero(b->data, b->cap);
+        free(b->data);
     }
     b->data = p;
     b->cap = cap;
@@ -85,7 +102,8 @@ void buf_printf(struct buf *b, const char *fmt, ...)
     n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
     if (n < 0 || buf_grow(b, (size_t)n) < 0) {
-        b->failed = 1;
+        if (!b->failed)
+            b->failed = BUF_NOMEM;
         return;
     }
     va_start(ap, fmt);
@@ -119,7 +137,7 @@ char *buf_detach(struct buf *b)
 {
     char *p;
     if (b->failed) {
-        buf_release(b);
+        buf_release_secret(b);
         return NULL;
     }
     if (!b->data)

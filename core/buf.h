@@ -1,6 +1,10 @@
 /* The one growable byte buffer, for building requests and reading responses.
  * A failed allocation "sticks" (buf.failed) so a run of appends is checked
- * once at the end (libgit2's idea). The data is always NUL-terminated. */
+ * once at the end (libgit2's idea). The data is always NUL-terminated.
+ * A buffer may carry its own size cap (buf.max, curl's dynbuf idea): an
+ * append past it fails like an allocation, so readers of outside input
+ * say their limit once. Growth never leaves a copy behind: the old block is
+ * wiped before it is freed, so a buffer that held a key or token can grow. */
 #ifndef CORE_BUF_H
 #define CORE_BUF_H
 
@@ -10,13 +14,18 @@ struct buf {
     char *data;    /* owned; NUL-terminated when len > 0 or after any append */
     size_t len;
     size_t cap;
-    int failed;    /* an allocation failed; contents are unreliable */
+    int failed;    /* BUF_NOMEM or BUF_TOO_BIG; contents are unreliable */
+    size_t max;    /* most bytes it may hold; 0 = no cap of its own */
 };
 
-#define BUF_INIT { NULL, 0, 0, 0 }
+enum { BUF_NOMEM = 1, BUF_TOO_BIG = 2 };
+
+#define BUF_INIT { NULL, 0, 0, 0, 0 }
 
 void buf_init(struct buf *b);
-/* Frees the insides; the struct can be reused after buf_init. */
+/* An empty buffer that holds at most max bytes. */
+void buf_init_max(struct buf *b, size_t max);
+/* Frees the insides (the cap stays); the struct can be reused. */
 void buf_release(struct buf *b);
 /* Like buf_release, but wipes the bytes first (secrets). */
 void buf_release_secret(struct buf *b);

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "buf.h"
+#include "core/env.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -545,7 +546,7 @@ static int config_parse_cidr(struct config_parse *p, const struct config_key *k,
 static int config_resolve_path(struct config_parse *p, const struct config_key *k,
                                const char *v, struct buf *b)
 {
-    const char *home = getenv("HOME"), *path = p->cfg->path, *slash = strrchr(path, '/');
+    const char *home = env_get("HOME"), *path = p->cfg->path, *slash = strrchr(path, '/');
     char *cwd;
     if (v[0] == '~') {
         if (v[1] && v[1] != '/')

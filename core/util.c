@@ -1,8 +1,10 @@
-/* Clock and environment helpers (see util.h). */
+/* The monotonic clock (see util.h). */
 #include "core/util.h"
 
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 long long util_now_ms(void)
@@ -12,15 +14,21 @@ long long util_now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-long util_env_long(const char *name, long dflt, long lo, long hi)
+int util_grow(void *items_ptr, size_t *cap, size_t n, size_t size)
 {
-    const char *v = getenv(name);
-    char *end;
-    long x;
-    if (!v || !*v)
-        return dflt;
-    x = strtol(v, &end, 10);
-    return (*end || x < lo || x > hi) ? dflt : x;
+    void *items, *p;
+    size_t want;
+    if (n < *cap)
+        return 0;
+    want = *cap ? *cap * 2 : 16;
+    if (want < *cap || want > SIZE_MAX / size)
+        return -1;
+    memcpy(&items, items_ptr, sizeof(items));
+    if (!(p = realloc(items, want * size)))
+        return -1;
+    memcpy(items_ptr, &p, sizeof(p));
+    *cap = want;
+    return 0;
 }
 
 char *util_printable(const char *s)

@@ -1,14 +1,18 @@
 /* Small things every layer needs: a monotonic clock in milliseconds and
- * numeric settings from the environment (PAASCTL_RETRY_BASE_MS...). */
+ * the one growth rule for arrays. */
 #ifndef CORE_UTIL_H
 #define CORE_UTIL_H
 
 /* Milliseconds of CLOCK_MONOTONIC: for durations, never for dates. */
 long long util_now_ms(void);
 
-/* The integer in environment variable name when it is set, a whole number
- * and within [lo, hi]; otherwise dflt. */
-long util_env_long(const char *name, long dflt, long lo, long hi);
+#include <stddef.h>
+
+/* Makes room for element n of the malloc'd array *items_ptr (any element
+ * type, size bytes each; cap elements allocated): the capacity doubles,
+ * from 16. 0, or -1 when out of memory (the array is left as it was).
+ * Not for arrays that hold secrets (it reallocs). */
+int util_grow(void *items_ptr, size_t *cap, size_t n, size_t size);
 
 /* A copy of s safe to show on a terminal: control characters (C0, DEL,
  * and the ESC that starts a terminal sequence) become \xNN, so text read

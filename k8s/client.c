@@ -4,7 +4,6 @@
  * and TLS failures turned into struct err, and retries.
  * SPEC.md "Smoke" and "Migration" ([migrate] concurrency, qps). */
 #include "k8s/client.h"
-#include "core/util.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -17,33 +16,26 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "core/env.h"
+#include "core/util.h"
 #include "core/version.h"
 
-#define K8S_MAX_RESPONSE (256u * 1024u * 1024u)
 #define K8S_MAX_PEM (4u * 1024u * 1024u)
 
-/* One request in flight, with what must live as long as curl uses it. */
+/* One request's Kubernetes side, beside its struct http_xfer. */
 struct k8s_transfer {
     struct k8s_client *c;
     const struct k8s_request *req;
     struct k8s_response *resp;
-    struct err *e;
-    CURL *easy;
-    struct curl_slist *hdrs;
-    char curl_err[CURL_ERROR_SIZE];
-    int attempt;            /* attempts started */
     int reauthed;           /* a 401 already fetched a fresh exec credential */
     int gen;                /* exec plugin run whose credential this used */
-    long long not_before;   /* ms: backoff */
-    long long first_ms;     /* ms: first attempt, for the log line */
-    int active, done;
-    int streamed, stopped;
+    int streamed;           /* data went to on_data: never resent */
 };
-
 
 void k8s_response_init(struct k8s_response *r)
 {
     memset(r, 0, sizeof(*r));
+    buf_init_max(&r->body, K8S_MAX_RESPONSE);
 }
 
 void k8s_response_release(struct k8s_response *r)
@@ -203,8 +195,10 @@ static int k8s_client_token(struct k8s_client *c, struct err *e)
     return c->token.failed ? err_set(e, ERR_FAILED, "out of memory") : 0;
 }
 
-static void k8s_client_options(struct k8s_client *c, const struct k8s_client_opts *o)
+static int k8s_client_engine(struct k8s_client *c, const struct k8s_client_opts *o,
+                             struct err *e)
 {
+    struct http_engine_opts ho;
     if (o)
         c->o = *o;
     if (c->o.max_in_flight <= 0)
@@ -212,15 +206,16 @@ static void k8s_client_options(struct k8s_client *c, const struct k8s_client_opt
     if (c->o.timeout_ms <= 0)
         c->o.timeout_ms = 60000;
     if (c->o.max_attempts <= 0)
-        c->o.max_attempts = (int)util_env_long("PAASCTL_MAX_ATTEMPTS", 6, 1, 100);
+        c->o.max_attempts = K8S_MAX_ATTEMPTS;
     if (c->o.retry_base_ms <= 0)
-        c->o.retry_base_ms = util_env_long("PAASCTL_RETRY_BASE_MS", 250, 1, 60000);
+        c->o.retry_base_ms = K8S_RETRY_BASE_MS;
     if (c->o.qps < 0)
         c->o.qps = 0;
-    c->qps_tokens = c->o.qps < 1 ? 1 : c->o.qps;   /* burst = one second's worth */
-    c->qps_last_ms = util_now_ms();
-    c->rng = (unsigned long long)time(NULL) ^ ((unsigned long long)getpid() << 32) ^
-             (unsigned long long)(size_t)c;
+    ho = (struct http_engine_opts){ c->o.max_in_flight, c->o.qps, c->o.timeout_ms, 10000,
+                                    { c->o.max_attempts, c->o.retry_base_ms,
+                                      K8S_RETRY_CAP_MS } };
+    c->clock = env_wall_clock;
+    return http_engine_init(&c->http, &ho, &c->n, e);
 }
 
 int k8s_client_init(struct k8s_client *c, struct k8s_kubeconfig *kc,
@@ -231,22 +226,13 @@ int k8s_client_init(struct k8s_client *c, struct k8s_kubeconfig *kc,
     c->kc = *kc;
     k8s_kubeconfig_init(kc);
     c->log = log;
-    k8s_client_options(c, o);
-    if (k8s_client_url(c, e) < 0 || k8s_client_tls(c, e) < 0 || k8s_client_token(c, e) < 0)
+    if (k8s_client_engine(c, o, e) < 0 || k8s_client_url(c, e) < 0 ||
+        k8s_client_tls(c, e) < 0 || k8s_client_token(c, e) < 0)
         goto fail;
     if (c->kc.user.has_exec) {
         k8s_exec_init(&c->exec, &c->kc.user.exec);
         c->have_exec = 1;
     }
-    c->share = curl_share_init();
-    c->multi = curl_multi_init();
-    if (!c->share || !c->multi) {
-        err_set(e, ERR_FAILED, "cannot initialise libcurl");
-        goto fail;
-    }
-    curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
-    curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-    curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
     return 0;
 fail:
     k8s_client_release(c);
@@ -257,10 +243,7 @@ void k8s_client_release(struct k8s_client *c)
 {
     if (c->discovery && c->discovery_free)
         c->discovery_free(c->discovery);
-    if (c->multi)
-        curl_multi_cleanup(c->multi);
-    if (c->share)
-        curl_share_cleanup(c->share);
+    http_engine_release(&c->http);
     free(c->base_url);
     free(c->host_header);
     curl_slist_free_all(c->connect_to);
@@ -335,18 +318,7 @@ int k8s_error_retryable(const struct err *e)
 
 long k8s_backoff_ms(struct k8s_client *c, int k, long ra_s)
 {
-    long ceiling = c->o.retry_base_ms;
-    if (ra_s > 0)
-        return (ra_s > 60 ? 60 : ra_s) * 1000;
-    for (int i = 1; i < k && ceiling < 10000; i++)
-        ceiling *= 2;
-    if (ceiling > 10000)
-        ceiling = 10000;
-    /* xorshift64: jitter only needs to spread clients apart. */
-    c->rng ^= c->rng << 13;
-    c->rng ^= c->rng >> 7;
-    c->rng ^= c->rng << 17;
-    return (long)(c->rng % (unsigned long long)(ceiling + 1));
+    return http_backoff_ms(&c->http, k, ra_s);
 }
 
 static void k8s_err_append(struct err *e, const char *fmt, ...)
@@ -414,10 +386,11 @@ static int k8s_tls_error(struct k8s_client *c, const char *detail, CURLcode rc,
     return -1;
 }
 
-static int k8s_curl_error(struct k8s_client *c, struct k8s_transfer *t, CURLcode rc,
+static int k8s_curl_error(struct k8s_client *c, struct http_xfer *x, CURLcode rc,
                           struct err *e)
 {
-    const char *d = t->curl_err[0] ? t->curl_err : curl_easy_strerror(rc);
+    const struct k8s_transfer *t = x->arg;
+    const char *d = x->curl_err[0] ? x->curl_err : curl_easy_strerror(rc);
     switch (rc) {
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CACERT_BADFILE:
@@ -449,370 +422,27 @@ static int k8s_curl_error(struct k8s_client *c, struct k8s_transfer *t, CURLcode
 
 /* ---- one attempt --------------------------------------------------------- */
 
-static size_t k8s_write_cb(char *p, size_t size, size_t n, void *ud)
+/* A watch streams a 2xx body to the caller instead of storing it. */
+static int k8s_data_cb(struct http_xfer *x, const char *p, size_t len)
 {
-    struct k8s_transfer *t = ud;
-    size_t len = size * n;
+    struct k8s_transfer *t = x->arg;
     long status = 0;
-    t->c->n.bytes_in += (long)len;
-    if (t->req->on_data) {
-        curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
-        if (status >= 200 && status < 300) {
-            t->streamed = 1;
-            if (t->req->on_data(t->req->arg, p, len)) {
-                t->stopped = 1;
-                return 0;   /* curl stops with CURLE_WRITE_ERROR */
-            }
-            return len;
-        }
-    }
-    if (t->resp->body.len + len > K8S_MAX_RESPONSE)
+    if (!t->req->on_data)
         return 0;
-    buf_add(&t->resp->body, p, len);
-    return t->resp->body.failed ? 0 : len;
-}
-
-/* Copies the trimmed value of header line p (len bytes) into out when its
- * name is name; returns 1 then, else 0. */
-static int k8s_header_value(const char *p, size_t len, const char *name, char *out,
-                            size_t size)
-{
-    size_t k = strlen(name), end = len;
-    if (len <= k || strncasecmp(p, name, k) != 0 || p[k] != ':')
+    curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+    if (status < 200 || status >= 300)
         return 0;
-    for (k++; k < len && p[k] == ' '; k++)
-        ;
-    while (end > k && (p[end - 1] == '\r' || p[end - 1] == '\n' || p[end - 1] == ' '))
-        end--;
-    snprintf(out, size, "%.*s", (int)(end - k), p + k);
-    return 1;
+    t->streamed = 1;
+    return t->req->on_data(t->req->arg, p, len) ? -1 : 1;
 }
 
-static size_t k8s_header_cb(char *p, size_t size, size_t n, void *ud)
+static void k8s_header_cb(struct http_xfer *x, const char *p, size_t len)
 {
-    struct k8s_transfer *t = ud;
-    size_t len = size * n;
-    if (!k8s_header_value(p, len, "Content-Type", t->resp->content_type,
-                          sizeof(t->resp->content_type)) && t->req->want_header)
-        k8s_header_value(p, len, t->req->want_header, t->resp->header,
-                         sizeof(t->resp->header));
-    return len;
-}
-
-static void k8s_free_headers(struct curl_slist *l)
-{
-    for (struct curl_slist *p = l; p; p = p->next)
-        explicit_bzero(p->data, strlen(p->data));   /* Authorization */
-    curl_slist_free_all(l);
-}
-
-/* Appends "fmt..." to the transfer's headers; the line is wiped after. */
-static int k8s_add_header(struct k8s_transfer *t, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static int k8s_add_header(struct k8s_transfer *t, const char *fmt, ...)
-{
-    struct curl_slist *l;
-    va_list ap;
-    char *s;
-    int n;
-    va_start(ap, fmt);
-    n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0 || !(s = malloc((size_t)n + 1)))
-        return -1;
-    va_start(ap, fmt);
-    vsnprintf(s, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    l = curl_slist_append(t->hdrs, s);
-    explicit_bzero(s, (size_t)n);
-    free(s);
-    if (!l)
-        return -1;
-    t->hdrs = l;
-    return 0;
-}
-
-static void k8s_set_blob(CURL *h, CURLoption opt, const void *p, size_t len,
-                         unsigned int flags)
-{
-    struct curl_blob b;
-    b.data = (void *)p;
-    b.len = len;
-    b.flags = flags;
-    curl_easy_setopt(h, opt, &b);
-}
-
-/* Credentials for this attempt: exec plugin (maybe re-run), static token,
- * client certificate, or basic auth. */
-static int k8s_transfer_auth(struct k8s_client *c, struct k8s_transfer *t)
-{
-    const struct k8s_exec_cred *cred = NULL;
-    if (c->have_exec) {
-        if (k8s_exec_get(&c->exec, time(NULL), &cred, t->e) < 0)
-            return -1;
-        t->gen = c->exec.runs;
-        if (cred->token && k8s_add_header(t, "Authorization: Bearer %s", cred->token) < 0)
-            return -1;
-        if (cred->cert_pem) {
-            /* copied: the cache may be replaced while this is in flight */
-            k8s_set_blob(t->easy, CURLOPT_SSLCERT_BLOB, cred->cert_pem,
-                         strlen(cred->cert_pem), CURL_BLOB_COPY);
-            k8s_set_blob(t->easy, CURLOPT_SSLKEY_BLOB, cred->key_pem,
-                         strlen(cred->key_pem), CURL_BLOB_COPY);
-        }
-    }
-    if (!cred && c->token.len &&
-        k8s_add_header(t, "Authorization: Bearer %s", buf_str(&c->token)) < 0)
-        return -1;
-    if (c->cert.len && !(cred && cred->cert_pem)) {
-        /* not copied: the client outlives every transfer and wipes the key */
-        k8s_set_blob(t->easy, CURLOPT_SSLCERT_BLOB, c->cert.data, c->cert.len, CURL_BLOB_NOCOPY);
-        k8s_set_blob(t->easy, CURLOPT_SSLKEY_BLOB, c->key.data, c->key.len, CURL_BLOB_NOCOPY);
-    }
-    if (c->kc.user.username && !c->token.len && !cred) {
-        curl_easy_setopt(t->easy, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-        curl_easy_setopt(t->easy, CURLOPT_USERNAME, c->kc.user.username);
-        curl_easy_setopt(t->easy, CURLOPT_PASSWORD,
-                         c->kc.user.password ? c->kc.user.password : "");
-    }
-    return 0;
-}
-
-static void k8s_transfer_tls(struct k8s_client *c, CURL *h)
-{
-    long verify = c->kc.cluster.insecure ? 0L : 1L;
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, verify);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, verify ? 2L : 0L);
-    if (c->ca.len && verify)
-        k8s_set_blob(h, CURLOPT_CAINFO_BLOB, c->ca.data, c->ca.len, CURL_BLOB_NOCOPY);
-    if (c->connect_to)
-        curl_easy_setopt(h, CURLOPT_CONNECT_TO, c->connect_to);
-    if (c->kc.cluster.proxy_url)
-        curl_easy_setopt(h, CURLOPT_PROXY, c->kc.cluster.proxy_url);
-}
-
-static void k8s_transfer_body(struct k8s_transfer *t)
-{
-    const struct k8s_request *r = t->req;
-    if (r->body) {
-        curl_easy_setopt(t->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
-        curl_easy_setopt(t->easy, CURLOPT_POSTFIELDS, r->body);
-        t->c->n.bytes_out += (long)r->body_len;
-    }
-    if (strcmp(r->verb, "GET") != 0)
-        curl_easy_setopt(t->easy, CURLOPT_CUSTOMREQUEST, r->verb);
-}
-
-static int k8s_transfer_headers(struct k8s_client *c, struct k8s_transfer *t)
-{
-    const struct k8s_request *r = t->req;
-    if (k8s_add_header(t, "Accept: %s", r->accept ? r->accept : "application/json") < 0 ||
-        (r->body && k8s_add_header(t, "Content-Type: %s",
-                                   r->content_type ? r->content_type : "application/json") < 0) ||
-        k8s_add_header(t, "Expect:") < 0 ||
-        (c->host_header && k8s_add_header(t, "%s", c->host_header) < 0))
-        return -1;
-    for (const char *const *h = r->extra_headers; h && *h; h++)
-        if (k8s_add_header(t, "%s", *h) < 0)
-            return -1;
-    return 0;
-}
-
-static int k8s_transfer_start(struct k8s_client *c, struct k8s_transfer *t)
-{
-    struct buf url = BUF_INIT;
-    CURL *h = curl_easy_init();
-    if (!h)
-        return err_set(t->e, ERR_FAILED, "cannot initialise libcurl");
-    t->easy = h;
-    t->hdrs = NULL;
-    t->curl_err[0] = '\0';
-    t->attempt++;
-    buf_reset(&t->resp->body);
-    t->resp->content_type[0] = '\0';
-    t->resp->header[0] = '\0';
-    if (k8s_transfer_auth(c, t) < 0 || k8s_transfer_headers(c, t) < 0) {
-        if (!t->e->kind)
-            err_set(t->e, ERR_FAILED, "out of memory");
-        return -1;
-    }
-    buf_printf(&url, "%s%s", c->base_url, t->req->path);
-    curl_easy_setopt(h, CURLOPT_URL, buf_str(&url));
-    buf_release(&url);
-    curl_easy_setopt(h, CURLOPT_SHARE, c->share);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, t->hdrs);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, k8s_write_cb);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, t);
-    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, k8s_header_cb);
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, t);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, t->curl_err);
-    curl_easy_setopt(h, CURLOPT_PRIVATE, t);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-    /* over HTTP/2, wait to multiplex on one connection rather than open more */
-    curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L);
-    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "paasctl/" PAASCTL_VERSION);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, t->req->timeout_ms > 0 ? t->req->timeout_ms
-                                                                   : c->o.timeout_ms);
-    k8s_transfer_tls(c, h);
-    k8s_transfer_body(t);
-    if (curl_multi_add_handle(c->multi, h) != CURLM_OK)
-        return err_set(t->e, ERR_FAILED, "cannot start a transfer");
-    t->active = 1;
-    c->n.requests++;
-    return 0;
-}
-
-static void k8s_transfer_cleanup(struct k8s_client *c, struct k8s_transfer *t)
-{
-    if (t->easy) {
-        if (t->active)
-            curl_multi_remove_handle(c->multi, t->easy);
-        curl_easy_cleanup(t->easy);
-    }
-    k8s_free_headers(t->hdrs);
-    t->easy = NULL;
-    t->hdrs = NULL;
-    t->active = 0;
-}
-
-/* One line per request at -v: never a header or a body. */
-static void k8s_transfer_log(struct k8s_client *c, const struct k8s_transfer *t)
-{
-    char status[16];
-    if (t->resp->status)
-        snprintf(status, sizeof(status), "%ld", t->resp->status);
-    else
-        snprintf(status, sizeof(status), "failed");
-    log_debug(c->log, 1, "k8s %s %s -> %s (%lld ms, %d retr%s)", t->req->verb, t->req->path,
-              status, util_now_ms() - t->first_ms, t->attempt - 1,
-              t->attempt == 2 ? "y" : "ies");
-}
-
-static void k8s_transfer_done(struct k8s_client *c, struct k8s_transfer *t)
-{
-    t->done = 1;
-    k8s_transfer_log(c, t);
-}
-
-/* Decides what a finished attempt means: done (ok or failed) or retry. */
-static void k8s_transfer_finish(struct k8s_client *c, struct k8s_transfer *t, CURLcode rc)
-{
-    long status = 0;
-    curl_off_t ra = 0;
-    long connects = 0;
-    curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_getinfo(t->easy, CURLINFO_RETRY_AFTER, &ra);
-    curl_easy_getinfo(t->easy, CURLINFO_NUM_CONNECTS, &connects);
-    c->n.connects += connects;
-    k8s_transfer_cleanup(c, t);
-    t->resp->status = status;
-    if (rc == CURLE_WRITE_ERROR && t->stopped)
-        rc = CURLE_OK;     /* the caller stopped a stream */
-    if (rc != CURLE_OK)
-        k8s_curl_error(c, t, rc, t->e);
-    else if (status < 200 || status >= 300)
-        k8s_error_from_status(t->req->verb, t->req->path, status, buf_str(&t->resp->body),
-                              t->resp->body.len, t->e);
-    else {
-        err_init(t->e);
-        k8s_transfer_done(c, t);
-        return;
-    }
-    if (status == 401 && c->have_exec && !t->reauthed) {
-        t->reauthed = 1;
-        if (t->gen == c->exec.runs)   /* nobody fetched a newer one yet */
-            k8s_exec_invalidate(&c->exec);
-        t->not_before = 0;
-        c->n.retries++;
-        return;
-    }
-    if (k8s_error_retryable(t->e) && !t->streamed && t->attempt < c->o.max_attempts) {
-        long wait = k8s_backoff_ms(c, t->attempt, (long)ra);
-        log_debug(c->log, 2, "k8s %s %s -> %s; retry %d in %ld ms", t->req->verb,
-                  t->req->path, t->e->code, t->attempt, wait);
-        t->not_before = util_now_ms() + wait;
-        c->n.retries++;
-        return;
-    }
-    if (status == 401)
-        k8s_err_append(t->e, " (user \"%s\" in kubeconfig %s)",
-                       c->kc.user.name ? c->kc.user.name : "",
-                       c->kc.user.file ? c->kc.user.file : c->kc.sources);
-    if (t->attempt > 1 && k8s_error_retryable(t->e))
-        k8s_err_append(t->e, " (gave up after %d attempts)", t->attempt);
-    k8s_transfer_done(c, t);
-}
-
-/* ---- the loop ------------------------------------------------------------ */
-
-/* Takes one token from the QPS bucket; returns 0, or ms to wait. */
-static long k8s_qps_take(struct k8s_client *c, long long now)
-{
-    double qps = c->o.qps, burst = qps < 1 ? 1 : qps;
-    if (qps <= 0)
-        return 0;
-    c->qps_tokens += (double)(now - c->qps_last_ms) * qps / 1000.0;
-    if (c->qps_tokens > burst)
-        c->qps_tokens = burst;
-    c->qps_last_ms = now;
-    if (c->qps_tokens >= 1.0) {
-        c->qps_tokens -= 1.0;
-        return 0;
-    }
-    return (long)((1.0 - c->qps_tokens) * 1000.0 / qps) + 1;
-}
-
-/* Starts what may start now; returns the time of the next possible start. */
-static long long k8s_start_ready(struct k8s_client *c, struct k8s_transfer *ts, size_t n,
-                                 int *active, size_t *left)
-{
-    long long now = util_now_ms(), wake = now + 1000;
-    for (size_t i = 0; i < n && *active < c->o.max_in_flight; i++) {
-        struct k8s_transfer *t = &ts[i];
-        long wait;
-        if (t->done || t->active)
-            continue;
-        if (t->not_before > now) {
-            wake = t->not_before < wake ? t->not_before : wake;
-            continue;
-        }
-        if ((wait = k8s_qps_take(c, now)) > 0) {
-            wake = now + wait < wake ? now + wait : wake;
-            break;
-        }
-        if (!t->first_ms)
-            t->first_ms = now;
-        if (k8s_transfer_start(c, t) < 0) {
-            k8s_transfer_cleanup(c, t);
-            k8s_transfer_done(c, t);
-            (*left)--;
-            continue;
-        }
-        (*active)++;
-    }
-    return wake;
-}
-
-static int k8s_reap(struct k8s_client *c, int *active, size_t *left)
-{
-    CURLMsg *m;
-    int q, finished = 0;
-    while ((m = curl_multi_info_read(c->multi, &q))) {
-        struct k8s_transfer *t = NULL;
-        if (m->msg != CURLMSG_DONE)
-            continue;
-        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&t);
-        (*active)--;
-        finished++;
-        k8s_transfer_finish(c, t, m->data.result);
-        if (t->done)
-            (*left)--;
-    }
-    return finished;
+    struct k8s_transfer *t = x->arg;
+    if (!http_header_value(p, len, "Content-Type", t->resp->content_type,
+                           sizeof(t->resp->content_type)) && t->req->want_header)
+        http_header_value(p, len, t->req->want_header, t->resp->header,
+                          sizeof(t->resp->header));
 }
 
 static int k8s_cancelled(const struct k8s_transfer *t)
@@ -820,73 +450,224 @@ static int k8s_cancelled(const struct k8s_transfer *t)
     return t->req->cancel && *t->req->cancel;
 }
 
-/* Abandons the transfers whose request was cancelled (Ctrl-C during a long
- * read): in flight or waiting, they end now with code "Interrupted". */
-static void k8s_cancel(struct k8s_client *c, struct k8s_transfer *ts, size_t n,
-                       int *active, size_t *left)
+static int k8s_err_interrupted(const struct k8s_transfer *t, struct err *e)
 {
-    for (size_t i = 0; i < n; i++) {
-        struct k8s_transfer *t = &ts[i];
-        if (t->done || !k8s_cancelled(t))
-            continue;
-        if (t->active)
-            (*active)--;
-        k8s_transfer_cleanup(c, t);
-        err_set(t->e, ERR_FAILED, "%s %s: interrupted", t->req->verb, t->req->path);
-        snprintf(t->e->code, sizeof(t->e->code), "Interrupted");
-        k8s_transfer_done(c, t);
-        (*left)--;
-    }
+    err_set(e, ERR_FAILED, "%s %s: interrupted", t->req->verb, t->req->path);
+    snprintf(e->code, sizeof(e->code), "Interrupted");
+    return -1;
 }
 
-static void k8s_run(struct k8s_client *c, struct k8s_transfer *ts, size_t n)
+/* A request with a cancel flag (a long Consul blocking query) ends as soon
+ * as the flag is set: libcurl calls this at least once a second, idle or
+ * not, and a non-zero answer aborts the transfer. */
+static int k8s_xferinfo_cb(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                           curl_off_t ulnow)
 {
-    size_t left = n;
-    int active = 0, running;
-    while (left) {
-        long long wake, now;
-        k8s_cancel(c, ts, n, &active, &left);
-        if (!left)
-            break;
-        wake = k8s_start_ready(c, ts, n, &active, &left);
-        if (!left)
-            break;
-        now = util_now_ms();
-        if (!active) {
-            if (wake > now)
-                usleep((useconds_t)((wake - now) * 1000));
-            continue;
-        }
-        curl_multi_perform(c->multi, &running);
-        if (k8s_reap(c, &active, &left))
-            continue;
-        curl_multi_poll(c->multi, NULL, 0, (int)(wake > now ? (wake - now > 1000 ? 1000 : wake - now) : 0),
-                        NULL);
-    }
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
+    return k8s_cancelled(arg);
 }
+
+/* Credentials for this attempt: exec plugin (maybe re-run), static token,
+ * client certificate, or basic auth. */
+static int k8s_transfer_auth(struct k8s_client *c, struct http_xfer *x)
+{
+    struct k8s_transfer *t = x->arg;
+    const struct k8s_exec_cred *cred = NULL;
+    if (c->have_exec) {
+        if (k8s_exec_get(&c->exec, c->clock(), &cred, x->e) < 0)
+            return -1;
+        t->gen = c->exec.runs;
+        if (cred->token && http_xfer_header(x, "Authorization: Bearer %s", cred->token) < 0)
+            return -1;
+        if (cred->cert_pem) {
+            /* copied: the cache may be replaced while this is in flight */
+            http_set_blob(x, "CURLOPT_SSLCERT_BLOB", CURLOPT_SSLCERT_BLOB, cred->cert_pem,
+                          strlen(cred->cert_pem), CURL_BLOB_COPY);
+            http_set_blob(x, "CURLOPT_SSLKEY_BLOB", CURLOPT_SSLKEY_BLOB, cred->key_pem,
+                          strlen(cred->key_pem), CURL_BLOB_COPY);
+        }
+    }
+    if (!cred && c->token.len &&
+        http_xfer_header(x, "Authorization: Bearer %s", buf_str(&c->token)) < 0)
+        return -1;
+    if (c->cert.len && !(cred && cred->cert_pem)) {
+        /* not copied: the client outlives every transfer and wipes the key */
+        http_set_blob(x, "CURLOPT_SSLCERT_BLOB", CURLOPT_SSLCERT_BLOB, c->cert.data,
+                      c->cert.len, CURL_BLOB_NOCOPY);
+        http_set_blob(x, "CURLOPT_SSLKEY_BLOB", CURLOPT_SSLKEY_BLOB, c->key.data,
+                      c->key.len, CURL_BLOB_NOCOPY);
+    }
+    if (c->kc.user.username && !c->token.len && !cred) {
+        HTTP_SET(x, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+        HTTP_SET(x, CURLOPT_USERNAME, c->kc.user.username);
+        HTTP_SET(x, CURLOPT_PASSWORD, c->kc.user.password ? c->kc.user.password : "");
+    }
+    return 0;
+}
+
+static void k8s_transfer_tls(struct k8s_client *c, struct http_xfer *x)
+{
+    long verify = c->kc.cluster.insecure ? 0L : 1L;
+    HTTP_SET(x, CURLOPT_SSL_VERIFYPEER, verify);
+    HTTP_SET(x, CURLOPT_SSL_VERIFYHOST, verify ? 2L : 0L);
+    if (c->ca.len && verify)
+        http_set_blob(x, "CURLOPT_CAINFO_BLOB", CURLOPT_CAINFO_BLOB, c->ca.data, c->ca.len,
+                      CURL_BLOB_NOCOPY);
+    if (c->connect_to)
+        HTTP_SET(x, CURLOPT_CONNECT_TO, c->connect_to);
+    if (c->kc.cluster.proxy_url)
+        HTTP_SET(x, CURLOPT_PROXY, c->kc.cluster.proxy_url);
+}
+
+static void k8s_transfer_body(struct http_xfer *x)
+{
+    const struct k8s_request *r = ((struct k8s_transfer *)x->arg)->req;
+    if (r->body) {
+        HTTP_SET(x, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
+        HTTP_SET(x, CURLOPT_POSTFIELDS, r->body);
+    }
+    if (strcmp(r->verb, "GET") != 0)
+        HTTP_SET(x, CURLOPT_CUSTOMREQUEST, r->verb);
+}
+
+static int k8s_transfer_headers(struct k8s_client *c, struct http_xfer *x)
+{
+    const struct k8s_request *r = ((struct k8s_transfer *)x->arg)->req;
+    if (http_xfer_header(x, "Accept: %s", r->accept ? r->accept : "application/json") < 0 ||
+        (r->body && http_xfer_header(x, "Content-Type: %s",
+                                     r->content_type ? r->content_type
+                                                     : "application/json") < 0) ||
+        (c->host_header && http_xfer_header(x, "%s", c->host_header) < 0))
+        return -1;
+    for (const char *const *h = r->extra_headers; h && *h; h++)
+        if (http_xfer_header(x, "%s", *h) < 0)
+            return -1;
+    return 0;
+}
+
+/* Before each attempt: URL, credentials, headers, TLS and body. */
+static int k8s_transfer_prepare(struct http_xfer *x)
+{
+    struct k8s_transfer *t = x->arg;
+    struct k8s_client *c = t->c;
+    struct buf url = BUF_INIT;
+    t->resp->content_type[0] = '\0';
+    t->resp->header[0] = '\0';
+    if (k8s_cancelled(t))             /* e.g. Ctrl-C during a retry's backoff */
+        return k8s_err_interrupted(t, x->e);
+    if (k8s_transfer_auth(c, x) < 0 || k8s_transfer_headers(c, x) < 0)
+        return -1;
+    if (t->req->cancel) {
+        HTTP_SET(x, CURLOPT_XFERINFOFUNCTION, (curl_xferinfo_callback)k8s_xferinfo_cb);
+        HTTP_SET(x, CURLOPT_XFERINFODATA, t);
+        HTTP_SET(x, CURLOPT_NOPROGRESS, 0L);
+    }
+    buf_printf(&url, "%s%s", c->base_url, t->req->path);
+    if (url.failed)
+        return err_set(x->e, ERR_FAILED, "out of memory");
+    HTTP_SET(x, CURLOPT_URL, buf_str(&url));   /* curl copies it */
+    buf_release(&url);
+    HTTP_SET(x, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+    /* over HTTP/2, wait to multiplex on one connection rather than open more */
+    HTTP_SET(x, CURLOPT_PIPEWAIT, 1L);
+    HTTP_SET(x, CURLOPT_ACCEPT_ENCODING, "");
+    HTTP_SET(x, CURLOPT_USERAGENT, "paasctl/" PAASCTL_VERSION);
+    k8s_transfer_tls(c, x);
+    k8s_transfer_body(x);
+    return 0;
+}
+
+/* One line per request at -v: never a header or a body. */
+static void k8s_transfer_done(struct http_xfer *x)
+{
+    struct k8s_transfer *t = x->arg;
+    struct k8s_client *c = t->c;
+    char status[16];
+    t->resp->status = x->status;
+    if (x->e->http_status == 401)
+        k8s_err_append(x->e, " (user \"%s\" in kubeconfig %s)",
+                       c->kc.user.name ? c->kc.user.name : "",
+                       c->kc.user.file ? c->kc.user.file : c->kc.sources);
+    if (x->attempt > 1 && k8s_error_retryable(x->e))
+        k8s_err_append(x->e, " (gave up after %d attempts)", x->attempt);
+    if (x->status)
+        snprintf(status, sizeof(status), "%ld", x->status);
+    else
+        snprintf(status, sizeof(status), "failed");
+    log_debug(c->log, 1, "k8s %s %s -> %s (%lld ms, %d retr%s)", t->req->verb, t->req->path,
+              status, x->first_ms ? util_now_ms() - x->first_ms : 0LL,
+              x->attempt > 1 ? x->attempt - 1 : 0, x->attempt == 2 ? "y" : "ies");
+}
+
+/* What a finished attempt means: done (ok or failed) or retry. A TLS
+ * failure is never retried (k8s_error_retryable); a 401 with an exec
+ * plugin gets one attempt with a fresh credential. */
+static enum http_verdict k8s_transfer_judge(struct http_xfer *x, CURLcode rc)
+{
+    struct k8s_transfer *t = x->arg;
+    struct k8s_client *c = t->c;
+    t->resp->status = x->status;
+    if (rc == CURLE_ABORTED_BY_CALLBACK && k8s_cancelled(t)) {
+        k8s_err_interrupted(t, x->e);
+        return HTTP_DONE;
+    }
+    if (rc != CURLE_OK)
+        k8s_curl_error(c, x, rc, x->e);
+    else if (x->status < 200 || x->status >= 300)
+        k8s_error_from_status(t->req->verb, t->req->path, x->status,
+                              buf_str(&t->resp->body), t->resp->body.len, x->e);
+    else {
+        err_init(x->e);
+        return HTTP_DONE;
+    }
+    if (rc == CURLE_OK && x->status == 401 && c->have_exec && !t->reauthed) {
+        t->reauthed = 1;
+        if (t->gen == c->exec.runs)   /* nobody fetched a newer one yet */
+            k8s_exec_invalidate(&c->exec);
+        return HTTP_RETRY_NOW;
+    }
+    if (k8s_error_retryable(x->e) && !t->streamed) {
+        log_debug(c->log, 2, "k8s %s %s -> %s; retry %d", t->req->verb, t->req->path,
+                  x->e->code, x->attempt);
+        return HTTP_RETRY;
+    }
+    return HTTP_DONE;
+}
+
+static const struct http_driver k8s_driver = {
+    k8s_transfer_prepare, k8s_transfer_judge, k8s_header_cb, k8s_data_cb, k8s_transfer_done
+};
+
+/* ---- sending ------------------------------------------------------------ */
 
 int k8s_send_all(struct k8s_client *c, const struct k8s_request *reqs,
                  size_t n, struct k8s_response *resps, struct err *errs)
 {
     struct k8s_transfer *ts = calloc(n ? n : 1, sizeof(*ts));
-    int rc = 0;
+    struct http_xfer *xs = calloc(n ? n : 1, sizeof(*xs));
+    int rc;
     for (size_t i = 0; i < n; i++) {
         k8s_response_init(&resps[i]);
         err_init(&errs[i]);
     }
-    if (!ts) {
+    if (!ts || !xs) {
         for (size_t i = 0; i < n; i++)
             err_set(&errs[i], ERR_FAILED, "out of memory");
+        free(ts);
+        free(xs);
         return -1;
     }
-    for (size_t i = 0; i < n; i++)
-        ts[i] = (struct k8s_transfer){ .c = c, .req = &reqs[i], .resp = &resps[i],
-                                       .e = &errs[i] };
-    k8s_run(c, ts, n);
-    for (size_t i = 0; i < n; i++)
-        if (errs[i].kind != ERR_NONE)
-            rc = -1;
+    for (size_t i = 0; i < n; i++) {
+        ts[i] = (struct k8s_transfer){ .c = c, .req = &reqs[i], .resp = &resps[i] };
+        http_xfer_init(&xs[i], &k8s_driver, &ts[i], &resps[i].body, &errs[i]);
+        xs[i].timeout_ms = reqs[i].timeout_ms;
+    }
+    rc = http_run(&c->http, xs, n);
     free(ts);
+    free(xs);
     return rc;
 }
 

@@ -1,4 +1,5 @@
-/* The Kubernetes transport: one client per cluster, made from a resolved
+/* The Kubernetes transport, the Kubernetes driver of the request engine
+ * (core/http.h): one client per cluster, made from a resolved
  * kubeconfig context. libcurl over HTTPS with verification always on (unless
  * the kubeconfig says insecure-skip-tls-verify), client certificates and keys
  * passed as memory blobs (never written to disk), bearer tokens from the
@@ -11,29 +12,31 @@
 
 #include <signal.h>
 #include <stddef.h>
+#include <time.h>
 #include <curl/curl.h>
 
 #include "core/buf.h"
 #include "core/err.h"
+#include "core/http.h"
 #include "core/log.h"
 #include "k8s/exec.h"
 #include "k8s/kubeconfig.h"
+
+/* The retry policy: 6 attempts, backoff from 250 ms capped at 10 s (the
+ * API server sheds load with 429 and Retry-After, which wins). */
+#define K8S_MAX_ATTEMPTS 6
+#define K8S_RETRY_BASE_MS 250L
+#define K8S_RETRY_CAP_MS 10000L
+#define K8S_MAX_RESPONSE (256u * 1024u * 1024u)
 
 struct k8s_client_opts {
     int max_in_flight;     /* requests in flight at once; 0 = 16 */
     double qps;            /* requests started per second; 0 = unlimited */
     long timeout_ms;       /* per attempt; 0 = 60 s */
-    int max_attempts;      /* 0 = 6, or PAASCTL_MAX_ATTEMPTS */
-    long retry_base_ms;    /* 0 = 250, or PAASCTL_RETRY_BASE_MS */
+    int max_attempts;      /* 0 = K8S_MAX_ATTEMPTS (cmd/ passes
+                            * PAASCTL_MAX_ATTEMPTS from struct paas) */
+    long retry_base_ms;    /* 0 = K8S_RETRY_BASE_MS (PAASCTL_RETRY_BASE_MS) */
     int legacy_discovery;  /* skip aggregated discovery (tests, old servers) */
-};
-
-struct k8s_counters {
-    long requests;         /* HTTP exchanges, retries included */
-    long retries;
-    long connects;         /* new connections: low when kept alive */
-    long bytes_out;
-    long bytes_in;
 };
 
 struct k8s_discovery;
@@ -42,7 +45,7 @@ struct k8s_client {
     struct k8s_kubeconfig kc;          /* owned: moved in by init */
     const struct logger *log;          /* borrowed */
     struct k8s_client_opts o;
-    struct k8s_counters n;
+    struct http_counters n;
     char *base_url;                    /* scheme://host[:port][/prefix] */
     char *host_header;                 /* "Host: ..." with tls-server-name */
     struct curl_slist *connect_to;     /* tls-server-name -> real address */
@@ -52,11 +55,10 @@ struct k8s_client {
     int have_exec;
     struct k8s_exec exec;
     int exec_gen;                      /* bumped each time the plugin ran */
-    CURLSH *share;                     /* connections, DNS, TLS sessions */
-    CURLM *multi;
-    double qps_tokens;
-    long long qps_last_ms;
-    unsigned long long rng;            /* jitter only; not for secrets */
+    struct http_engine http;           /* in flight, QPS, retries; set
+                                        * http.stop to stop new requests */
+    time_t (*clock)(void);             /* wall clock for exec credential
+                                        * expiry; env_wall_clock by init */
     /* Discovery results, cached for the client's lifetime (discovery.c
      * fills these; release calls the free function). */
     struct k8s_discovery *discovery;
@@ -128,7 +130,8 @@ int k8s_error_from_status(const char *verb, const char *path, long status,
 int k8s_error_retryable(const struct err *e);
 
 /* Backoff before retry k (1-based): full jitter under base * 2^(k-1),
- * capped at 10 s; a Retry-After of ra_s seconds (> 0) wins, capped at 60 s. */
+ * capped at K8S_RETRY_CAP_MS; a Retry-After of ra_s seconds (> 0) wins,
+ * capped at 60 s (http_backoff_ms with the client's policy). */
 long k8s_backoff_ms(struct k8s_client *c, int k, long ra_s);
 
 #endif

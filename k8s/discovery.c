@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/util.h"
 #include "core/buf.h"
 
 #define DISC_ACCEPT_AGGREGATED \
@@ -81,14 +82,8 @@ static int disc_add(struct k8s_discovery *d, const struct k8s_resource_type *t,
     if (!t->resource || !*t->resource || strchr(t->resource, '/') ||
         k8s_discovery_find(d, t->group, t->resource))
         return 0;
-    if (d->n == d->cap) {
-        size_t cap = d->cap ? d->cap * 2 : 64;
-        struct k8s_resource_type *p = realloc(d->types, cap * sizeof(*p));
-        if (!p)
-            return err_set(e, ERR_FAILED, "out of memory");
-        d->types = p;
-        d->cap = cap;
-    }
+    if (util_grow(&d->types, &d->cap, d->n, sizeof(*d->types)) < 0)
+        return err_set(e, ERR_FAILED, "out of memory");
     n = &d->types[d->n];
     *n = *t;
     n->group = strdup(t->group);

@@ -12,6 +12,8 @@
 #include <openssl/evp.h>
 #include <yaml.h>
 
+#include "core/env.h"
+
 #define KC_MAX_FILE (16u * 1024u * 1024u)
 #define KC_MAX_FILES 32
 
@@ -651,7 +653,7 @@ static void kc_files_release(struct kc_files *f)
 static char *kc_expand_home(const char *p, size_t len)
 {
     struct buf b = BUF_INIT;
-    const char *home = getenv("HOME");
+    const char *home = env_get("HOME");
     if (len >= 2 && p[0] == '~' && p[1] == '/' && home) {
         buf_puts(&b, home);
         p++, len--;
@@ -698,7 +700,7 @@ static int kc_files_add(struct kc_files *f, const char *p, size_t len,
 
 static int kc_files_find(struct kc_files *f, const char *path, struct err *e)
 {
-    const char *env = getenv("KUBECONFIG");
+    const char *env = env_get("KUBECONFIG");
     if (path && *path)
         return kc_files_add(f, path, strlen(path), 1, e);
     if (env && *env) {

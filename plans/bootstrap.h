@@ -1,4 +1,4 @@
-/* The slot's bootstrap files (issue 3 "A slot"): the node bootstrap script,
+/* The slot's bootstrap files (SPEC.md "Clusters"): the node bootstrap script,
  * one environment file per role and the instances' user data, rendered from
  * the templates in scripts/bootstrap/ (compiled into the binary, so paasctl
  * runs from anywhere). Rendering is a pure function: @KEY@ -> value. */

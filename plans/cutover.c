@@ -13,15 +13,16 @@
 #include "aws/elb.h"
 #include "core/strmap.h"
 #include "plans/elb_members.h"
-#include "plans/journal.h"
+#include "run/journal.h"
 #include "plans/swap_world.h"
 #include "plans/tags.h"
-#include "plans/wait.h"
+#include "run/wait.h"
 
 void swap_result_release(struct swap_result *r)
 {
     swap_side_release(&r->incoming);
     swap_side_release(&r->outgoing);
+    json_decref(r->changes);
     memset(r, 0, sizeof(*r));
 }
 
@@ -139,10 +140,10 @@ static int swap_retag(struct paas *p, const struct swap_side *s,
 
 /* ---- the rules, in order -------------------------------------------------- */
 
-static void swap_record(struct paas *p, const struct swap_result *r)
+static void swap_record(struct swap_result *r)
 {
-    json_decref(p->changes);
-    p->changes = json_pack("{s:o, s:s, s:o, s:o, s:b}",
+    json_decref(r->changes);
+    r->changes = json_pack("{s:o, s:s, s:o, s:o, s:b}",
                            "from", r->outgoing.slot[0] ? json_string(r->outgoing.slot) : json_null(),
                            "to", r->incoming.slot,
                            "incoming", swap_side_json(&r->incoming),
@@ -173,7 +174,7 @@ static int swap_run(struct paas *p, struct swap_world *w, struct swap_result *r,
                 swap_marker_delete(p);   /* it never got past the marker */
             goto fail;
         }
-        if (!r->resumed && swap_marker_write(p, r, e) < 0)
+        if (!r->resumed && swap_marker_write(p, r->command, r->outgoing.slot, r->incoming.slot, e) < 0)
             goto fail;
     }
     /* Rule 2: the incoming nodes join live, in one call, and must all be
@@ -207,8 +208,8 @@ static int swap_run(struct paas *p, struct swap_world *w, struct swap_result *r,
     if (swap_members(p, &w->live, ELB_MEMBERS_EXACTLY, &r->incoming, e) < 0 ||
         swap_members(p, &w->prelive, ELB_MEMBERS_EXACTLY, &r->outgoing, e) < 0)
         goto fail;
-    /* Rule 6: the dispatcher writes the journal record from p->changes. */
-    swap_record(p, r);
+    /* Rule 6: the journal record's changes go back in the result. */
+    swap_record(r);
     swap_marker_delete(p);
     buf_release(&bad);
     return 0;

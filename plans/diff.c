@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/util.h"
+
 void diff_init(struct diff *d, const char *target)
 {
     memset(d, 0, sizeof(*d));
@@ -23,15 +25,9 @@ size_t diff_add(struct diff *d, enum diff_op op, const char *kind,
 {
     struct diff_item *it;
     va_list ap;
-    if (d->n == d->cap) {
-        size_t cap = d->cap ? d->cap * 2 : 64;
-        void *p = realloc(d->items, cap * sizeof(*d->items));
-        if (!p) {
-            d->failed = 1;
-            return (size_t)-1;
-        }
-        d->items = p;
-        d->cap = cap;
+    if (util_grow(&d->items, &d->cap, d->n, sizeof(*d->items)) < 0) {
+        d->failed = 1;
+        return (size_t)-1;
     }
     it = memset(&d->items[d->n], 0, sizeof(*it));
     it->op = op;

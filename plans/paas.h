@@ -6,12 +6,23 @@
 
 #include <jansson.h>
 #include <signal.h>
+#include <time.h>
 
 #include "aws/transport.h"
 #include "core/config.h"
 #include "core/log.h"
 
 enum paas_output { OUT_TABLE, OUT_JSON };
+
+/* Tunables read from the environment once, by cmd/ (tests shorten waits
+ * with them); 0 = the default of whoever uses it. */
+struct paas_knobs {
+    int max_attempts;          /* PAASCTL_MAX_ATTEMPTS: AWS and Kubernetes */
+    long retry_base_ms;        /* PAASCTL_RETRY_BASE_MS: first backoff ceiling */
+    long poll_ms;              /* PAASCTL_POLL_MS: first wait interval */
+    long dependency_wait_s;    /* PAASCTL_DEPENDENCY_WAIT_S: how long teardown
+                                * retries DependencyViolation */
+};
 
 struct paas {
     struct config cfg;
@@ -22,14 +33,28 @@ struct paas {
     enum paas_output output;
     int dry_run;
     int yes;
+    struct paas_knobs knobs;
+    void (*clock)(struct timespec *now);   /* the wall clock (lock, journal
+                                            * and marker dates), passed like
+                                            * the signer's `when` */
     const char *command;      /* the command's name: "up" */
     char command_line[256];   /* with its arguments: "up b", for the lock and
                                * the journal */
-    json_t *changes;          /* what a mutating plan changed (ids, never a
-                               * secret); the journal records it. Owned. */
+    json_t *changes;          /* the journal's "changes" of this run (ids,
+                               * never a secret). Owned. Written by cmd/
+                               * only (cmd_journal_changes), from what the
+                               * plan returned in its result. */
     volatile sig_atomic_t *interrupted;  /* set by SIGINT/SIGTERM: long waits
                                           * stop and the lock is released */
 };
+
+/* The wall clock's seconds, from p->clock. */
+static inline time_t paas_now(const struct paas *p)
+{
+    struct timespec now;
+    p->clock(&now);
+    return now.tv_sec;
+}
 
 /* 1 once the operator pressed Ctrl-C (or the run got SIGTERM). */
 static inline int paas_interrupted(const struct paas *p)

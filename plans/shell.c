@@ -1,4 +1,4 @@
-/* `up shell` / `plan shell` (see shell.h; issue 3 "The shell"). Three
+/* `up shell` / `plan shell` (see shell.h; SPEC.md "What it does"). Three
  * steps: read what exists by tags, decide one diff entry per resource, and
  * (up only) apply in four rounds of parallel calls, each round holding what
  * only needs the rounds before it:
@@ -18,8 +18,9 @@
 
 #include "aws/batch.h"
 #include "aws/s3.h"
+#include "plans/slot.h"
 #include "plans/tags.h"
-#include "plans/wait.h"
+#include "run/wait.h"
 
 #define SHELL_MAX_RULES (2 * CONFIG_MAX_LISTENERS + 2)
 
@@ -332,6 +333,23 @@ int plan_state_bucket(struct paas *p, struct err *e)
     return 0;
 }
 
+int plan_up_prepare(struct paas *p, const char *target, struct err *e)
+{
+    int exists;
+    if (p->dry_run)
+        return 0;
+    if (strcmp(target, "shell") == 0)
+        return plan_state_bucket(p, e);
+    if (slot_check_config(p, target, e) < 0 ||
+        s3_head_bucket(&p->aws, p->cfg.state_bucket, &exists, e) < 0)
+        return -1;
+    if (!exists)
+        return err_set(e, ERR_REFUSED, "slot %s needs the shell, and its state bucket %s "
+                       "does not exist: run 'paasctl up shell' first", target,
+                       p->cfg.state_bucket);
+    return 0;
+}
+
 /* ---- deciding ------------------------------------------------------------------ */
 
 /* What up must do, and the diff entry of each resource. */
@@ -519,7 +537,7 @@ static size_t shell_add_port_rule(struct ec2_perm *out, size_t n, int port,
     return n + 1;
 }
 
-/* The ingress rules of each group (issue 3): bastion 22 from admin_cidr;
+/* The ingress rules of each group (SPEC.md "Clusters"): bastion 22 from admin_cidr;
  * ELB the listener ports from anywhere; nodes everything from the VPC and
  * the instance ports (and the health check's) from the ELB group. */
 static size_t shell_rules(const struct paas *p, const struct shell_world *w,
@@ -825,7 +843,7 @@ static int shell_apply_bucket_zone(struct paas *p, struct shell_world *w,
         /* A fresh reference each time: AWS refuses one used before, and a
          * crashed creation is found by name on the next run. */
         snprintf(ref, sizeof(ref), "paasctl-%s-%ld-%ld", p->cfg.name,
-                 (long)time(NULL), (long)getpid());
+                 (long)paas_now(p), (long)getpid());
         snprintf(name, sizeof(name), "%s-shell-zone", p->cfg.name);
         if (r53_create_zone(&p->aws, p->cfg.dns_zone, ref, "paasctl shell zone",
                             &w->zone, e) < 0 ||
@@ -1026,37 +1044,52 @@ static int shell_round_c(struct paas *p, struct shell_world *w,
     return shell_round(p, w, t, &b, d, "creating NAT gateways, rules, ELBs and the bastion", e);
 }
 
-/* Private routes need their NAT gateway available. */
-static int shell_wait_nats(struct paas *p, struct shell_world *w, struct err *e)
+/* How far one NAT gateway of the shell is: 1 done (available, or gone),
+ * 0 not yet, -1 failed while it was awaited as available. */
+static int shell_nat_done(const struct ec2_nat *g, size_t n, const char *id, int gone)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(g[i].id, id) != 0)
+            continue;
+        if (strcmp(g[i].state, "failed") == 0)
+            return gone ? 1 : -1;
+        return !gone && strcmp(g[i].state, "available") == 0;
+    }
+    return gone;
+}
+
+int shell_wait_nats(struct paas *p, const struct shell_world *w, int gone, struct err *e)
 {
     struct wait wt;
-    wait_init(&wt, "NAT gateways available", 900);
+    size_t want = 0;
+    for (int z = 0; z < w->nz; z++)
+        want += w->nat[z].id[0] != '\0';
+    wait_init(&wt, gone ? "NAT gateways deleted" : "NAT gateways available", WAIT_NAT_S);
     for (;;) {
         struct ec2_filter f[] = {
             { "tag:" TAG_PAAS, { p->cfg.name, NULL } },
-            { "state", { "pending", "available", "failed", NULL } },
+            { "state", { "pending", "available", "deleting", "failed", NULL } },
         };
         struct ec2_nat *g;
-        size_t n, ready = 0;
+        size_t n, done = 0;
         char status[64];
         if (ec2_describe_nat_gateways(&p->aws, f, 2, &g, &n, e) < 0)
             return -1;
-        for (int z = 0; z < w->nz; z++)
-            for (size_t i = 0; i < n; i++) {
-                if (strcmp(g[i].id, w->nat[z].id) != 0)
-                    continue;
-                if (strcmp(g[i].state, "failed") == 0) {
-                    free(g);
-                    wait_done(p, &wt);
-                    return err_set(e, ERR_FAILED, "NAT gateway %s failed; "
-                                   "run 'paasctl up shell' again to replace it", w->nat[z].id);
-                }
-                ready += strcmp(g[i].state, "available") == 0;
+        for (int z = 0; z < w->nz; z++) {
+            int d = w->nat[z].id[0] ? shell_nat_done(g, n, w->nat[z].id, gone) : 0;
+            if (d < 0) {
+                free(g);
+                wait_done(p, &wt);
+                return err_set(e, ERR_FAILED, "NAT gateway %s failed; "
+                               "run 'paasctl up shell' again to replace it", w->nat[z].id);
             }
+            done += (size_t)d;
+        }
         free(g);
-        snprintf(status, sizeof(status), "%zu/%d available", ready, w->nz);
+        snprintf(status, sizeof(status), "%zu/%zu %s", done, want,
+                 gone ? "deleted" : "available");
         wait_progress(p, &wt, status);
-        if (ready == (size_t)w->nz)
+        if (done == want)
             break;
         if (wait_next(p, &wt, e) < 0)
             return -1;
@@ -1075,7 +1108,7 @@ static int shell_round_d(struct paas *p, struct shell_world *w,
     int need_nat = 0;
     for (int z = 0; z < w->nz; z++)
         need_nat |= t->route_priv[z] && strcmp(w->nat[z].state, "available") != 0;
-    if (need_nat && shell_wait_nats(p, w, e) < 0)
+    if (need_nat && shell_wait_nats(p, w, 0, e) < 0)
         return -1;
     aws_batch_init(&b);
     for (int z = 0; z < w->nz; z++)

@@ -1,4 +1,4 @@
-/* `up shell` / `plan shell` (issue 3 "The shell"; SPEC.md "What it does",
+/* `up shell` / `plan shell` (SPEC.md "What it does", "Clusters",
  * "Tags"): the state bucket, the VPC and its network, the security groups,
  * the bastion, the hosted zone and the two classic ELBs, all found by tags
  * (and the ELB, bucket and zone names), created only where missing. */
@@ -64,9 +64,22 @@ int shell_find_vpc(struct paas *p, struct ec2_vpc *out, int *found,
  * before it takes the lock, because the lock lives in that bucket. */
 int plan_state_bucket(struct paas *p, struct err *e);
 
+/* The state step before `up` takes the lock (the lock lives in the state
+ * bucket; SPEC.md "Lock and journal"): for target "shell" the bucket is
+ * made (plan_state_bucket); for a slot it must exist already, else
+ * ERR_REFUSED says that the shell comes first. Nothing with dry_run. */
+int plan_up_prepare(struct paas *p, const char *target, struct err *e);
+
 /* Computes the shell's diff into d (plan, --dry-run) and, when apply is
  * set, makes it so (up shell). */
 int plan_up_shell(struct paas *p, int apply, struct diff *d, struct err *e);
+
+/* Waits until every NAT gateway of w (those with an id) is available
+ * (gone = 0: private routes need them) or gone (gone = 1: teardown, whose
+ * addresses are released after). One failing while awaited as available
+ * is an error; Ctrl-C and WAIT_NAT_S end the wait (run/wait.h). */
+int shell_wait_nats(struct paas *p, const struct shell_world *w, int gone,
+                    struct err *e);
 
 /* Names shared with the slots and teardown. */
 const char *shell_sg_role(enum shell_sg g);

@@ -1,4 +1,4 @@
-/* `up a|b` / `plan a|b` (see slot.h; issue 3 "A slot"). Read the shell and
+/* `up a|b` / `plan a|b` (see slot.h; SPEC.md "Clusters"). Read the shell and
  * the slot by tags, decide one diff entry per resource, then (up only):
  *   1. the config bucket and its bootstrap files;
  *   2. extras: ingress ones leave their ELBs, then all are terminated;
@@ -21,7 +21,7 @@
 #include "plans/pki_store.h"
 #include "plans/shell.h"
 #include "plans/tags.h"
-#include "plans/wait.h"
+#include "run/wait.h"
 
 #define SLOT_N_FILES 5
 
@@ -734,7 +734,7 @@ static int slot_wait_running(struct paas *p, struct slot_plan *s, struct err *e)
     if (strmap_index_strs(&extras, s->extras, s->n_extras) < 0)
         return err_set(e, ERR_FAILED, "out of memory");
     snprintf(what, sizeof(what), "instances of slot %s running", s->slot);
-    wait_init(&w, what, 1200);
+    wait_init(&w, what, WAIT_INSTANCES_S);
     for (;;) {
         size_t running = 0, alive = 0;
         char status[64];

@@ -1,4 +1,4 @@
-/* `up a|b` / `plan a|b` (issue 3 "A slot"; SPEC.md "Tags"): the slot's
+/* `up a|b` / `plan a|b` (SPEC.md "Clusters", "Tags"): the slot's
  * config bucket with its bootstrap files, the auth server, the master,
  * ingress_count ingress nodes and minion_count minions spread evenly over
  * the zones, the api/auth DNS records, and the ingress nodes behind the

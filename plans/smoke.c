@@ -11,12 +11,15 @@
 
 #include "aws/ec2.h"
 #include "aws/elb.h"
-#include "core/httpprobe.h"
+#include "core/http.h"
 #include "k8s/api.h"
 #include "k8s/client.h"
 #include "k8s/kubeconfig.h"
 #include "plans/tags.h"
-#include "plans/wait.h"
+#include "run/wait.h"
+
+/* One GET of check 6 may take this long (connect included). */
+#define SMOKE_HTTP_TIMEOUT_MS 10000L
 
 /* Objects named in one reason before "and N more". */
 #define SMOKE_NAMED 5
@@ -346,6 +349,69 @@ static void smoke_elb(struct smoke_ctx *s, struct smoke_check *c)
 
 /* ---- 6. ingress hosts through the ELB -------------------------------------------- */
 
+/* The GET of check 6 (the status of url with a Host header, optionally
+ * sent elsewhere with curl's CONNECT_TO syntax "host:port:connhost:connport"),
+ * one request through the request engine: no retry (the smoke rounds retry
+ * whole checks), the body dropped. A transport failure is -1 with e saying
+ * what (refused, timed out...). */
+struct smoke_http_req {
+    const char *url;
+    const char *host;
+    struct curl_slist *connect_to;
+    CURLcode rc;
+};
+
+static int smoke_http_prepare(struct http_xfer *x)
+{
+    const struct smoke_http_req *q = x->arg;
+    HTTP_SET(x, CURLOPT_URL, q->url);
+    if (q->connect_to)
+        HTTP_SET(x, CURLOPT_CONNECT_TO, q->connect_to);
+    return http_xfer_header(x, "Host: %s", q->host);
+}
+
+static enum http_verdict smoke_http_judge(struct http_xfer *x, CURLcode rc)
+{
+    ((struct smoke_http_req *)x->arg)->rc = rc;
+    if (rc != CURLE_OK)
+        err_set(x->e, ERR_FAILED, "%s", x->curl_err[0] ? x->curl_err : curl_easy_strerror(rc));
+    return HTTP_DONE;
+}
+
+static const struct http_driver smoke_http_driver = {
+    smoke_http_prepare, smoke_http_judge, NULL, NULL, NULL
+};
+
+static int smoke_http_get(const char *url, const char *host, const char *connect_to,
+               long timeout_ms, long *status, struct err *e)
+{
+    struct http_engine_opts o = { 1, 0, timeout_ms, timeout_ms, { 1, 0, 0 } };
+    struct smoke_http_req q = { url, host, NULL, CURLE_OK };
+    struct http_counters n;
+    struct http_engine en;
+    struct http_xfer x;
+    struct err xe;
+    int rc;
+    *status = 0;
+    memset(&n, 0, sizeof(n));
+    if (connect_to && *connect_to && !(q.connect_to = curl_slist_append(NULL, connect_to)))
+        return err_set(e, ERR_FAILED, "out of memory");
+    if (http_engine_init(&en, &o, &n, e) < 0) {
+        http_engine_release(&en);
+        curl_slist_free_all(q.connect_to);
+        return -1;
+    }
+    http_xfer_init(&x, &smoke_http_driver, &q, NULL, &xe);
+    rc = http_run(&en, &x, 1);
+    if (rc == 0)
+        *status = x.status;
+    else
+        err_set(e, ERR_FAILED, "%s", xe.msg);
+    http_engine_release(&en);
+    curl_slist_free_all(q.connect_to);
+    return rc;
+}
+
 static void smoke_probe_host(struct smoke_ctx *s, const char *ingress, const char *host,
                              struct smoke_list *l)
 {
@@ -354,7 +420,7 @@ static void smoke_probe_host(struct smoke_ctx *s, const char *ingress, const cha
     struct err e;
     err_init(&e);
     snprintf(url, sizeof(url), "http://%s%s", s->lb.dns_name, s->p->cfg.smoke_path);
-    if (http_probe(url, host, s->p->cfg.connect_to, 10000, &status, &e) < 0)
+    if (smoke_http_get(url, host, s->p->cfg.connect_to, SMOKE_HTTP_TIMEOUT_MS, &status, &e) < 0)
         smoke_list_add(l, "host %s (ingress %s): %s", host, ingress, e.msg);
     else if (status >= 500)
         smoke_list_add(l, "host %s (ingress %s) answered %ld", host, ingress, status);
@@ -465,7 +531,9 @@ static int smoke_open_cluster(struct smoke_ctx *s, const struct cluster_config *
                               struct err *e)
 {
     struct k8s_kubeconfig kc;
-    struct k8s_client_opts o = { .max_in_flight = 8, .timeout_ms = 10000 };
+    struct k8s_client_opts o = { .max_in_flight = 8, .timeout_ms = 10000,
+                                 .max_attempts = s->p->knobs.max_attempts,
+                                 .retry_base_ms = s->p->knobs.retry_base_ms };
     if (k8s_kubeconfig_load(&kc, cc->kubeconfig, cc->context, e) < 0)
         return err_wrap(e, "slot %s", s->slot);
     return k8s_client_init(&s->kube, &kc, &s->p->log, &o, e);

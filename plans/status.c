@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "core/strmap.h"
-#include "plans/journal.h"
+#include "run/journal.h"
 #include "plans/shell.h"
 #include "plans/swap.h"
 #include "plans/tags.h"

@@ -8,7 +8,9 @@
 #define PLANS_SWAP_H
 
 #include <stddef.h>
+#include <jansson.h>
 #include "plans/paas.h"
+#include "run/swap_marker.h"
 
 #define SWAP_MAX_NODES 1000
 
@@ -25,6 +27,9 @@ struct swap_result {
     struct swap_side outgoing;     /* now pre-live (empty on a first cutover) */
     int resumed;                   /* finished a swap interrupted earlier */
     int dry_run;                   /* nothing was changed */
+    json_t *changes;               /* the journal's "changes" of a swap that
+                                    * completed (SPEC.md "Lock and journal");
+                                    * owned, NULL otherwise */
 };
 
 void swap_result_release(struct swap_result *r);
@@ -33,10 +38,5 @@ void swap_result_release(struct swap_result *r);
 int plan_cutover(struct paas *p, struct swap_result *r, struct err *e);
 /* rollback: the slot the last swap moved away from becomes live again. */
 int plan_rollback(struct paas *p, struct swap_result *r, struct err *e);
-
-/* The marker of a swap in progress, if any (for status). *found = 0 when
- * none; from/to get the slots. */
-int swap_marker_read(struct paas *p, int *found, char *from, char *to,
-                     char *command, struct err *e);
 
 #endif

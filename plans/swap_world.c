@@ -1,14 +1,11 @@
-/* Reading the world for a traffic swap, and its in-progress marker (see
- * swap_world.h; SPEC.md "Cutover rules": an interrupted cutover is finished
- * by running it again). */
+/* Reading the world for a traffic swap (see swap_world.h; SPEC.md "Cutover
+ * rules"). Its in-progress marker is run/swap_marker.c. */
 #include "plans/swap_world.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "plans/identity.h"
-#include "plans/state.h"
 #include "plans/tags.h"
 
 int swap_world_read(struct paas *p, struct swap_world *w, struct err *e)
@@ -134,54 +131,4 @@ json_t *swap_side_json(const struct swap_side *s)
     for (size_t i = 0; i < s->n; i++)
         json_array_append_new(a, json_string(s->ids[i]));
     return a;
-}
-
-static void swap_marker_key(const struct paas *p, char *out, size_t size)
-{
-    snprintf(out, size, "%s/swap", p->cfg.name);
-}
-
-int swap_marker_write(struct paas *p, const struct swap_result *r, struct err *e)
-{
-    char key[128], when[32];
-    json_t *o;
-    int rc;
-    swap_marker_key(p, key, sizeof(key));
-    identity_iso_time(time(NULL), when, sizeof(when));
-    o = json_pack("{s:s, s:s, s:s, s:s}", "command", r->command,
-                  "from", r->outgoing.slot, "to", r->incoming.slot, "started", when);
-    if (!o)
-        return err_set(e, ERR_FAILED, "out of memory");
-    rc = state_put_json(p, key, o, 0, e);
-    json_decref(o);
-    return rc;
-}
-
-void swap_marker_delete(struct paas *p)
-{
-    char key[128];
-    struct err e;
-    err_init(&e);
-    swap_marker_key(p, key, sizeof(key));
-    if (state_delete(p, key, &e) < 0)
-        log_error(&p->log, "could not remove the swap marker s3://%s/%s: %s",
-                  p->cfg.state_bucket, key, e.msg);
-}
-
-int swap_marker_read(struct paas *p, int *found, char *from, char *to,
-                     char *command, struct err *e)
-{
-    char key[128];
-    json_t *o;
-    swap_marker_key(p, key, sizeof(key));
-    if (state_get_json(p, key, &o, e) < 0)
-        return -1;
-    *found = o != NULL;
-    if (o) {
-        state_copy_str(from, 8, o, "from");
-        state_copy_str(to, 8, o, "to");
-        state_copy_str(command, 16, o, "command");
-    }
-    json_decref(o);
-    return 0;
 }

@@ -1,6 +1,6 @@
 /* What a traffic swap reads before acting (see swap.h): every ingress node
- * of the paas by its tags, the live and pre-live ELBs with their members,
- * and the in-progress marker in the state bucket. */
+ * of the paas by its tags and the live and pre-live ELBs with their
+ * members; the in-progress marker is run/swap_marker.h. */
 #ifndef PLANS_SWAP_WORLD_H
 #define PLANS_SWAP_WORLD_H
 
@@ -36,10 +36,5 @@ const char **swap_side_id_ptrs(const struct swap_side *s);
 int swap_all_members(const struct elb_lb *lb, const struct swap_side *s);
 /* ["i-1", "i-2"] */
 json_t *swap_side_json(const struct swap_side *s);
-
-/* The marker STATE_BUCKET/NAME/swap: {"command","from","to","started"}. */
-int swap_marker_write(struct paas *p, const struct swap_result *r, struct err *e);
-/* Best effort: a marker left behind only makes the next run resume. */
-void swap_marker_delete(struct paas *p);
 
 #endif

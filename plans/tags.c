@@ -5,9 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "aws/sigv4.h"
+#include <openssl/evp.h>
+
 #include "core/buf.h"
 
 void res_tags_init(struct res_tags *rt, const char *paas, const char *slot,
@@ -52,6 +52,19 @@ static int res_cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* SHA-256 of p as lower-case hex; an EVP failure (out of memory) leaves a
+ * token of zeros, which AWS accepts and a re-run recomputes. */
+static void res_sha256_hex(const void *p, size_t n, char hex[65])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    memset(md, 0, sizeof(md));
+    if (EVP_Digest(p, n, md, &len, EVP_sha256(), NULL) != 1)
+        len = 32;
+    for (unsigned int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+}
+
 void res_client_token(char out[65], const char *paas, const char *slot,
                       const char *role, int z, int count, const char **ids,
                       size_t n)
@@ -59,11 +72,10 @@ void res_client_token(char out[65], const char *paas, const char *slot,
     struct buf b = BUF_INIT;
     char hex[65];
     qsort(ids, n, sizeof(*ids), res_cmp_str);
-    buf_printf(&b, "%s/%s/%s/%d/%d/%ld", paas, slot, role, z, count,
-               (long)(time(NULL) / 3600));
+    buf_printf(&b, "%s/%s/%s/%d/%d", paas, slot, role, z, count);
     for (size_t i = 0; i < n; i++)
         buf_printf(&b, "/%s", ids[i]);
-    sigv4_sha256_hex(buf_str(&b), b.len, hex);
+    res_sha256_hex(buf_str(&b), b.len, hex);
     snprintf(out, 65, "paasctl-%.40s", hex);
     buf_release(&b);
 }

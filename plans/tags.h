@@ -36,7 +36,7 @@ int res_tags_complete(const struct res_tags *rt, const struct ec2_tags *have);
 /* A deterministic RunInstances ClientToken (<= 64 characters) for count
  * instances of role in zone index z: a hash of those, of the ids of every
  * instance of that role and zone seen so far in any state (terminated ones
- * included) and of the UTC hour. A re-run after a crash that sees the same
+ * included), and of nothing else (no clock). A re-run after a crash that sees the same
  * world sends the same token, so AWS answers with the first launch instead
  * of a second one; after a scale-down and up again the ids differ, so an old
  * reservation is never returned for a new launch. ids is reordered. */

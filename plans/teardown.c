@@ -1,4 +1,4 @@
-/* `teardown a|b|shell` (see teardown.h; issue 3 "teardown"). Each part is
+/* `teardown a|b|shell` (see teardown.h; SPEC.md "Commands"). Each part is
  * read by tags, checked against the interlocks, listed as `-` entries,
  * confirmed, then destroyed in dependency order. Every delete counts
  * "already gone" as done, and DependencyViolation is retried while AWS
@@ -22,14 +22,17 @@
 #include "plans/shell.h"
 #include "plans/slot.h"
 #include "plans/tags.h"
-#include "plans/wait.h"
+#include "run/wait.h"
 
 /* How long DependencyViolation is retried: AWS documents up to ~20 minutes
  * for the ENIs of a deleted load balancer in the worst case.
- * PAASCTL_DEPENDENCY_WAIT_S shortens it (tests). */
-static int td_dependency_wait_s(void)
+ * PAASCTL_DEPENDENCY_WAIT_S (struct paas knobs) shortens it (tests). */
+#define TD_DEPENDENCY_WAIT_S 1200
+
+static int td_dependency_wait_s(const struct paas *p)
 {
-    return (int)util_env_long("PAASCTL_DEPENDENCY_WAIT_S", 1200, 0, 7200);
+    return p->knobs.dependency_wait_s > 0 ? (int)p->knobs.dependency_wait_s
+                                          : TD_DEPENDENCY_WAIT_S;
 }
 
 void teardown_cluster_tag(const struct paas *p, const char *slot, char *out,
@@ -43,7 +46,7 @@ static int td_run(struct paas *p, struct aws_batch *b, int dependency_wait,
                   const char *what, struct err *e)
 {
     int rc;
-    b->dependency_wait_s = dependency_wait ? td_dependency_wait_s() : 0;
+    b->dependency_wait_s = dependency_wait ? td_dependency_wait_s(p) : 0;
     if (b->n)
         log_info(&p->log, "teardown: %s", what);
     rc = aws_batch_run(&p->aws, b, e);
@@ -64,7 +67,7 @@ static int td_wait_terminated(struct paas *p, const char *slot,
     if (strmap_index_strs(&waited, ids, n) < 0)
         return err_set(e, ERR_FAILED, "out of memory");
     snprintf(what, sizeof(what), "instances of %s terminated", slot);
-    wait_init(&w, what, 1200);
+    wait_init(&w, what, WAIT_INSTANCES_S);
     for (;;) {
         struct ec2_instance *in;
         size_t m, alive = 0;
@@ -433,36 +436,6 @@ static void td_shell_decide(struct paas *p, struct shell_world *w, struct diff *
                  "state bucket: the lock and the journal go with it");
 }
 
-/* NAT gateways take a minute to go; their addresses are released after. */
-static int td_wait_nats_gone(struct paas *p, struct shell_world *w, struct err *e)
-{
-    struct wait wt;
-    wait_init(&wt, "NAT gateways deleted", 900);
-    for (;;) {
-        struct ec2_filter f[] = {
-            { "tag:" TAG_PAAS, { p->cfg.name, NULL } },
-            { "state", { "pending", "available", "deleting", NULL } },
-        };
-        struct ec2_nat *g;
-        size_t n, left = 0;
-        char status[64];
-        if (ec2_describe_nat_gateways(&p->aws, f, 2, &g, &n, e) < 0)
-            return -1;
-        for (size_t i = 0; i < n; i++)
-            for (int z = 0; z < w->nz; z++)
-                left += w->have_nat[z] && strcmp(g[i].id, w->nat[z].id) == 0;
-        free(g);
-        snprintf(status, sizeof(status), "%zu left", left);
-        wait_progress(p, &wt, status);
-        if (left == 0)
-            break;
-        if (wait_next(p, &wt, e) < 0)
-            return -1;
-    }
-    wait_done(p, &wt);
-    return 0;
-}
-
 static int td_shell_nats(struct paas *p, struct shell_world *w, struct err *e)
 {
     struct aws_batch b;
@@ -470,7 +443,7 @@ static int td_shell_nats(struct paas *p, struct shell_world *w, struct err *e)
     for (int z = 0; z < w->nz; z++)
         if (w->have_nat[z])
             ec2_delete(&b, "DeleteNatGateway", "NatGatewayId", w->nat[z].id);
-    if (td_run(p, &b, 0, "deleting NAT gateways", e) < 0 || td_wait_nats_gone(p, w, e) < 0)
+    if (td_run(p, &b, 0, "deleting NAT gateways", e) < 0 || shell_wait_nats(p, w, 1, e) < 0)
         return -1;
     aws_batch_init(&b);
     for (int z = 0; z < w->nz; z++)

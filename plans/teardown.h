@@ -1,4 +1,4 @@
-/* `teardown a|b|shell` (issue 3; SPEC.md "Commands"): destroy that part and
+/* `teardown a|b|shell` (SPEC.md "Commands"): destroy that part and
  * everything it owns, in dependency order, refusing the live slot and a
  * shell whose slots still have instances. Found by tags (and names) like
  * everything else, so a teardown cut short is finished by running it again. */

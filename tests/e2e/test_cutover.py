@@ -1,5 +1,5 @@
 """cutover, rollback and status against the signature-checking emulator
-(SPEC.md "Cutover rules"; issue 4): the whole A/B cycle with ELB members and
+(SPEC.md "Cutover rules"): the whole A/B cycle with ELB members and
 paasctl:traffic tags checked by boto3 at every step; each failure case; a
 crash mid-cutover; drift. A poller (boto3, an independent client) watches
 the live ELB during every swap: it must never see zero InService instances

@@ -1,4 +1,4 @@
-"""End-to-end: plan, up shell|a|b and teardown (issue 3) against the
+"""End-to-end: plan, up shell|a|b and teardown (SPEC.md "Commands") against the
 signature-checking emulator, every result checked through boto3 (never
 through paasctl): what `up` creates and how it is tagged, idempotence, plan
 and --dry-run sending no mutating request (the fault proxy's request log),

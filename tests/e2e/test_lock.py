@@ -74,8 +74,8 @@ rc, out, err = w.paasctl("-c", cfg, "history", "-n", "1")
 check("history/table-limited", rc == 0 and "unlock" in out and "2020-01-01" not in out, out)
 
 # Ctrl-C: `up a` gets SIGINT while its RunInstances is held at a proxy; it
-# stops at its next wait, releases the lock, journals the failure, and a
-# re-run converges.
+# stops at its next wait, releases the lock, journals the failure, exits 130
+# (SPEC.md "Exit codes"), and a re-run converges.
 import signal  # noqa: E402
 import subprocess  # noqa: E402
 import time  # noqa: E402
@@ -93,7 +93,7 @@ while "RunInstances" not in proxy.actions() and time.time() < deadline and proc.
     time.sleep(0.05)
 proc.send_signal(signal.SIGINT)
 out, err = proc.communicate(timeout=120)
-check("sigint/exit-1-says-interrupted", proc.returncode == 1 and "interrupted" in err,
+check("sigint/exit-130-says-interrupted", proc.returncode == 130 and "interrupted" in err,
       f"rc={proc.returncode} err={err!r}")
 check("sigint/lock-released", keys_under("locktest/lock") == [], keys_under("locktest/lock"))
 recs = json.loads(w.paasctl("-c", cfg, "history", "-o", "json")[1])

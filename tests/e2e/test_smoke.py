@@ -1,4 +1,4 @@
-"""smoke b (SPEC.md "Smoke"; issue 5) against the signature-checking AWS
+"""smoke b (SPEC.md "Smoke") against the signature-checking AWS
 emulator and the stand-in Kubernetes API server: slot b's instances and its
 pre-live ELB are made with boto3, a Node joins for each instance as its
 kubelet would, and a small HTTP server on loopback stands in for the slot's

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "aws/ec2.h"
+#include "core/env.h"
 #include "aws/elb.h"
 #include "aws/s3.h"
 #include "aws/sts.h"
@@ -88,7 +89,11 @@ int main(int argc, char **argv)
 {
     struct logger log;
     struct aws_client c;
-    struct aws_client_opts o = { NULL, NULL, NULL, &log };
+    /* The knobs cmd/ reads for paasctl, read here the same way. */
+    struct aws_client_opts o = {
+        NULL, NULL, NULL, &log, (int)env_long("PAASCTL_MAX_ATTEMPTS", 0, 1, 100),
+        env_long("PAASCTL_RETRY_BASE_MS", 0, 1, 60000), NULL
+    };
     struct err e;
     int rc;
     err_init(&e);

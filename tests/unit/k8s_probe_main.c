@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/env.h"
 #include "k8s/api.h"
 #include "k8s/client.h"
 #include "k8s/discovery.h"
@@ -286,7 +287,9 @@ int main(int argc, char **argv)
 {
     struct probe p;
     struct k8s_kubeconfig kc;
-    struct k8s_client_opts o = { 0, 0, 0, 0, 0, 0 };
+    /* The knobs cmd/ reads for paasctl, read here the same way. */
+    struct k8s_client_opts o = { 0, 0, 0, (int)env_long("PAASCTL_MAX_ATTEMPTS", 0, 1, 100),
+                                 env_long("PAASCTL_RETRY_BASE_MS", 0, 1, 60000), 0 };
     const char *kubeconfig = NULL, *context = NULL;
     struct err e;
     int i = 1, rc;

@@ -127,8 +127,8 @@ static void test_backoff(void)
     struct k8s_client c;
     long lo = 1L << 30, hi = 0;
     memset(&c, 0, sizeof(c));
-    c.o.retry_base_ms = 100;
-    c.rng = 88172645463325252ULL;
+    c.http.retry = (struct http_policy){ K8S_MAX_ATTEMPTS, 100, K8S_RETRY_CAP_MS };
+    c.http.rng = 88172645463325252ULL;
     for (int i = 0; i < 200; i++) {
         long w = k8s_backoff_ms(&c, 3, 0);
         lo = w < lo ? w : lo;

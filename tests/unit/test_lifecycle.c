@@ -1,4 +1,4 @@
-/* Unit tests of the lifecycle's pure parts (issue 3): bootstrap template
+/* Unit tests of the lifecycle's pure parts (SPEC.md "Commands"): bootstrap template
  * rendering, the embedded templates, the diff model and its JSON, the
  * creation tag set, and the deterministic RunInstances ClientToken. */
 #include <jansson.h>

@@ -92,8 +92,8 @@ static void test_backoff(void)
     long max_seen = 0;
     int within = 1;
     memset(&c, 0, sizeof(c));
-    c.retry = (struct aws_retry_policy){ 13, 100, 20000 };
-    c.rng = 12345;
+    c.http.retry = (struct http_policy){ 13, 100, 20000 };
+    c.http.rng = 12345;
     for (int k = 1; k <= 13; k++) {
         long ceiling = 100L << (k - 1);
         if (ceiling > 20000)

@@ -1,8 +1,8 @@
 /* JSON documents in the state bucket (SPEC.md "Lock and journal"): the
  * lock, the journal records and the swap marker are each one S3 object
  * under STATE_BUCKET/NAME/. */
-#ifndef PLANS_STATE_H
-#define PLANS_STATE_H
+#ifndef RUN_STATE_H
+#define RUN_STATE_H
 
 #include <jansson.h>
 #include "plans/paas.h"
@@ -15,7 +15,14 @@ int state_put_json(struct paas *p, const char *key, json_t *doc,
  * no bucket yet). A document that is not a JSON object is an error. */
 int state_get_json(struct paas *p, const char *key, json_t **out,
                    struct err *e);
+/* Like state_get_json; etag gets the document's ETag ("" when none). */
+int state_get_json_etag(struct paas *p, const char *key, json_t **out, char *etag,
+                        size_t size, struct err *e);
 int state_delete(struct paas *p, const char *key, struct err *e);
+/* Deletes key only if it is still the document of that ETag; *gone = 0
+ * when it was replaced meanwhile (nothing deleted; not an error). */
+int state_delete_if(struct paas *p, const char *key, const char *etag, int *gone,
+                    struct err *e);
 /* The string member k of o copied into dst ("" when absent). */
 void state_copy_str(char *dst, size_t size, json_t *o, const char *k);
 

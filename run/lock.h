@@ -1,8 +1,8 @@
 /* The run lock (SPEC.md "Lock and journal"): the S3 object
  * STATE_BUCKET/NAME/lock, written with If-None-Match: * so that exactly one
  * writer wins; 412 means another run holds it (ERR_LOCKED, exit 4). */
-#ifndef PLANS_LOCK_H
-#define PLANS_LOCK_H
+#ifndef RUN_LOCK_H
+#define RUN_LOCK_H
 
 #include "plans/paas.h"
 
@@ -13,6 +13,7 @@ struct lock_info {
     char host[256];
     long pid;
     char started[32];     /* ISO 8601 UTC */
+    char etag[130];       /* of the lock object as read (lock_read) */
 };
 
 /* Takes the lock for p->command. When another run holds it, fails with
@@ -20,7 +21,8 @@ struct lock_info {
  * the unlock id. mine is filled on success. */
 int lock_acquire(struct paas *p, struct lock_info *mine, struct err *e);
 /* Releases the lock if it is still ours (a lock broken by `unlock` and
- * taken by someone else is left alone). */
+ * taken by someone else is left alone): the delete is conditional on the
+ * ETag of the lock read just before, so a lock taken in between survives. */
 int lock_release(struct paas *p, const struct lock_info *mine, struct err *e);
 /* `unlock ID`: removes the lock if its id is ID; was gets the holder. No lock
  * at all is ERR_FAILED; another id is ERR_USAGE naming the current id. */

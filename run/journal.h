@@ -7,8 +7,8 @@
  * <command>.json, oldest first) sort after all of these and are still
  * read, newest first, after them. Records hold ids and outcomes, never a
  * secret. */
-#ifndef PLANS_JOURNAL_H
-#define PLANS_JOURNAL_H
+#ifndef RUN_JOURNAL_H
+#define RUN_JOURNAL_H
 
 #include <jansson.h>
 #include "plans/paas.h"

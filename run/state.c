@@ -1,5 +1,5 @@
 /* The state bucket's JSON documents (see state.h). */
-#include "plans/state.h"
+#include "run/state.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,9 +23,17 @@ int state_put_json(struct paas *p, const char *key, json_t *doc,
 int state_get_json(struct paas *p, const char *key, json_t **out,
                    struct err *e)
 {
+    return state_get_json_etag(p, key, out, NULL, 0, e);
+}
+
+int state_get_json_etag(struct paas *p, const char *key, json_t **out, char *etag,
+                        size_t size, struct err *e)
+{
     struct buf body = BUF_INIT;
     *out = NULL;
-    if (s3_get_object(&p->aws, p->cfg.state_bucket, key, &body, e) < 0) {
+    if (etag)
+        etag[0] = '\0';
+    if (s3_get_object_etag(&p->aws, p->cfg.state_bucket, key, &body, etag, size, e) < 0) {
         buf_release(&body);
         if (e->http_status != 404)
             return -1;
@@ -46,6 +54,20 @@ int state_get_json(struct paas *p, const char *key, json_t **out,
 int state_delete(struct paas *p, const char *key, struct err *e)
 {
     return s3_delete_object(&p->aws, p->cfg.state_bucket, key, e);
+}
+
+int state_delete_if(struct paas *p, const char *key, const char *etag, int *gone,
+                    struct err *e)
+{
+    *gone = 0;
+    if (s3_delete_object_if(&p->aws, p->cfg.state_bucket, key, etag, e) == 0) {
+        *gone = 1;
+        return 0;
+    }
+    if (e->http_status != 412)
+        return -1;
+    err_init(e);   /* replaced since it was read: not ours to delete */
+    return 0;
 }
 
 void state_copy_str(char *dst, size_t size, json_t *o, const char *k)

@@ -1,5 +1,5 @@
 /* Who runs the command, random ids and timestamps (see identity.h). */
-#include "plans/identity.h"
+#include "run/identity.h"
 
 #include <openssl/rand.h>
 #include <pwd.h>
@@ -7,9 +7,12 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "core/env.h"
+#include "core/util.h"
+
 void identity_user(char *out, size_t size)
 {
-    const char *u = getenv("USER");
+    const char *u = env_get("USER");
     struct passwd *pw;
     if (!u || !*u) {
         pw = getpwuid(getuid());
@@ -32,7 +35,8 @@ void identity_random_id(char out[33])
         /* The RNG failing is near impossible; fall back to something unique
          * enough for a lock id rather than aborting a run. */
         for (size_t i = 0; i < sizeof(raw); i++)
-            raw[i] = (unsigned char)((unsigned)getpid() * 31u + (unsigned)time(NULL) + i * 7u);
+            raw[i] = (unsigned char)((unsigned long long)getpid() * 31u +
+                                     (unsigned long long)util_now_ms() + i * 7u);
     }
     for (size_t i = 0; i < sizeof(raw); i++)
         snprintf(out + 2 * i, 3, "%02x", raw[i]);

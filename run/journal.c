@@ -1,14 +1,15 @@
 /* The journal in S3 (see journal.h; SPEC.md "Lock and journal"). */
-#include "plans/journal.h"
+#include "run/journal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "core/util.h"
 #include "aws/s3.h"
-#include "plans/identity.h"
-#include "plans/state.h"
+#include "run/identity.h"
+#include "run/state.h"
 
 /* 10^17 - 1: microseconds since the epoch stay below it until the year
  * 5138, so the inverted stamp keeps 17 digits. */
@@ -45,7 +46,7 @@ int journal_append(struct paas *p, const char *outcome, const char *message,
     struct timespec now;
     json_t *rec;
     int rc;
-    clock_gettime(CLOCK_REALTIME, &now);
+    p->clock(&now);
     identity_random_id(id);
     identity_iso_time(now.tv_sec, when, sizeof(when));
     identity_user(user, sizeof(user));
@@ -94,14 +95,8 @@ struct journal_scan {
 static int journal_push(char ***list, size_t *n, size_t *cap, const char *key,
                         struct err *e)
 {
-    if (*n == *cap) {
-        size_t ncap = *cap ? *cap * 2 : 64;
-        char **g = realloc(*list, ncap * sizeof(*g));
-        if (!g)
-            return err_set(e, ERR_FAILED, "out of memory");
-        *list = g;
-        *cap = ncap;
-    }
+    if (util_grow(list, cap, *n, sizeof(**list)) < 0)
+        return err_set(e, ERR_FAILED, "out of memory");
     if (!((*list)[*n] = strdup(key)))
         return err_set(e, ERR_FAILED, "out of memory");
     (*n)++;

@@ -1,13 +1,13 @@
 /* The run lock in S3 (see lock.h; SPEC.md "Lock and journal"). */
-#include "plans/lock.h"
+#include "run/lock.h"
 
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "plans/identity.h"
-#include "plans/state.h"
+#include "run/identity.h"
+#include "run/state.h"
 
 static void lock_key(const struct paas *p, char *out, size_t size)
 {
@@ -33,16 +33,27 @@ void lock_describe(const struct lock_info *l, char *out, size_t size)
 
 int lock_read(struct paas *p, struct lock_info *out, int *held, struct err *e)
 {
-    char key[128];
+    char key[128], etag[sizeof(out->etag)];
     json_t *o;
     lock_key(p, key, sizeof(key));
-    if (state_get_json(p, key, &o, e) < 0)
+    if (state_get_json_etag(p, key, &o, etag, sizeof(etag), e) < 0)
         return -1;
     *held = o != NULL;
-    if (o)
+    if (o) {
         lock_from_json(o, out);
+        memcpy(out->etag, etag, sizeof(etag));
+    }
     json_decref(o);
     return 0;
+}
+
+/* Deletes the lock that was read as now, and only that one. */
+static int lock_delete(struct paas *p, const struct lock_info *now, struct err *e)
+{
+    char key[128];
+    int gone;
+    lock_key(p, key, sizeof(key));
+    return state_delete_if(p, key, now->etag, &gone, e);
 }
 
 /* Fills mine for this run and returns its JSON (caller json_decref). */
@@ -54,7 +65,7 @@ static json_t *lock_new(struct paas *p, struct lock_info *mine)
     identity_user(mine->user, sizeof(mine->user));
     identity_host(mine->host, sizeof(mine->host));
     mine->pid = (long)getpid();
-    identity_iso_time(time(NULL), mine->started, sizeof(mine->started));
+    identity_iso_time(paas_now(p), mine->started, sizeof(mine->started));
     return json_pack("{s:s, s:s, s:s, s:s, s:I, s:s}", "id", mine->id,
                      "command", mine->command, "user", mine->user,
                      "host", mine->host, "pid", (json_int_t)mine->pid,
@@ -95,20 +106,17 @@ int lock_acquire(struct paas *p, struct lock_info *mine, struct err *e)
 int lock_release(struct paas *p, const struct lock_info *mine, struct err *e)
 {
     struct lock_info now;
-    char key[128];
     int held;
     if (lock_read(p, &now, &held, e) < 0)
         return -1;
     if (!held || strcmp(now.id, mine->id) != 0)
         return 0;
-    lock_key(p, key, sizeof(key));
-    return state_delete(p, key, e);
+    return lock_delete(p, &now, e);
 }
 
 int lock_break(struct paas *p, const char *id, struct lock_info *was,
                struct err *e)
 {
-    char key[128];
     int held;
     if (lock_read(p, was, &held, e) < 0)
         return -1;
@@ -118,6 +126,5 @@ int lock_break(struct paas *p, const char *id, struct lock_info *was,
     if (strcmp(was->id, id) != 0)
         return err_set(e, ERR_USAGE, "the lock's id is %s, not %s; nothing removed",
                        was->id, id);
-    lock_key(p, key, sizeof(key));
-    return state_delete(p, key, e);
+    return lock_delete(p, was, e);
 }

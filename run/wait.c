@@ -1,5 +1,5 @@
 /* Polling with backoff and progress (see wait.h). */
-#include "plans/wait.h"
+#include "run/wait.h"
 
 #include <string.h>
 #include <time.h>
@@ -15,7 +15,7 @@ void wait_init(struct wait *w, const char *what, double timeout_s)
 {
     memset(w, 0, sizeof(*w));
     w->what = what;
-    w->interval_ms = util_env_long("PAASCTL_POLL_MS", 2000, 1, 600000);
+    w->interval_ms = 0;   /* wait_next: the run's first interval */
     w->cap_ms = 15000;
     w->timeout_s = timeout_s;
     w->started = wait_now();
@@ -46,7 +46,10 @@ int wait_expired(const struct wait *w)
 
 int wait_next(struct paas *p, struct wait *w, struct err *e)
 {
-    long left_ms = w->interval_ms;
+    long left_ms;
+    if (!w->interval_ms)
+        w->interval_ms = p->knobs.poll_ms > 0 ? p->knobs.poll_ms : WAIT_FIRST_INTERVAL_MS;
+    left_ms = w->interval_ms;
     if (wait_expired(w)) {
         wait_done(p, w);
         return err_set(e, ERR_FAILED, "timed out after %.0f s waiting for %s (last: %s)",

@@ -1,12 +1,19 @@
-/* Waiting for AWS to catch up (issue 3 "Waits poll with backoff and show
- * progress"): the poll interval starts short and doubles to a cap, Ctrl-C
+/* Waiting for AWS to catch up (SPEC.md "Commands": waits show progress and
+ * end on Ctrl-C): the poll interval starts short and doubles to a cap, Ctrl-C
  * ends the wait, and a timeout is an error naming what was awaited.
- * PAASCTL_POLL_MS sets the first interval (tests make it short). */
-#ifndef PLANS_WAIT_H
-#define PLANS_WAIT_H
+ * PAASCTL_POLL_MS (struct paas knobs) sets the first interval (tests make
+ * it short). */
+#ifndef RUN_WAIT_H
+#define RUN_WAIT_H
 
 #include "core/log.h"
 #include "plans/paas.h"
+
+#define WAIT_FIRST_INTERVAL_MS 2000L   /* PAASCTL_POLL_MS overrides */
+/* How long AWS may take, at most: instances to run or terminate, and NAT
+ * gateways to become available or go. */
+#define WAIT_INSTANCES_S 1200
+#define WAIT_NAT_S 900
 
 struct wait {
     const char *what;          /* "instances of slot b running" */

@@ -1,6 +1,6 @@
 /* Who runs this command and a fresh random id, for the lock and journal. */
-#ifndef PLANS_IDENTITY_H
-#define PLANS_IDENTITY_H
+#ifndef RUN_IDENTITY_H
+#define RUN_IDENTITY_H
 
 #include <stddef.h>
 #include <time.h>
