@@ -17,7 +17,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from harness import World, check, cluster_section, done, sample_config  # noqa: E402
-from standin import Standin  # noqa: E402
+from standin import Standin, comparable, key  # noqa: E402
 
 NAME = "mig"
 SECRET_VALUE = "fixture-secret-value-7d1e0c"
@@ -175,21 +175,6 @@ src.call("POST", "/_standin/settle", {})
 TYPES = ("namespaces,secrets,configmaps,serviceaccounts,limitranges,resourcequotas,roles,rolebindings,"
          "clusterroles,networkpolicies,persistentvolumeclaims,services,deployments,cronjobs,jobs,ingresses,"
          "poddisruptionbudgets,storageclasses,priorityclasses,customresourcedefinitions")
-
-
-def key(o):
-    return (o["kind"], o["metadata"].get("namespace", ""), o["metadata"]["name"])
-
-
-def comparable(o):
-    """What must be equal on both sides: everything but status and what the
-    server sets in metadata; a Service's allocated addresses."""
-    c = {k: v for k, v in o.items() if k not in ("metadata", "status")}
-    c["labels"] = o["metadata"].get("labels") or {}
-    c["annotations"] = o["metadata"].get("annotations") or {}
-    if o["kind"] == "Service":
-        c["spec"] = {k: v for k, v in c["spec"].items() if k not in ("clusterIP", "clusterIPs")}
-    return c
 
 
 def objects(side, types=TYPES):

@@ -92,6 +92,23 @@ class Standin:
         return self.call("GET", "/_standin/health")[1]["resourceVersion"]
 
 
+def key(o):
+    """(kind, namespace, name) of an object."""
+    return (o["kind"], o["metadata"].get("namespace", ""), o["metadata"]["name"])
+
+
+def comparable(o):
+    """What a migration must keep equal on both sides: everything but status
+    and what the server sets in metadata, and a Service's allocated
+    addresses (SPEC.md "Migration" strips those)."""
+    c = {k: v for k, v in o.items() if k not in ("metadata", "status")}
+    c["labels"] = o["metadata"].get("labels") or {}
+    c["annotations"] = o["metadata"].get("annotations") or {}
+    if o["kind"] == "Service":
+        c["spec"] = {k: v for k, v in c["spec"].items() if k not in ("clusterIP", "clusterIPs")}
+    return c
+
+
 PLURALS = {
     "NetworkPolicy": "networkpolicies", "PriorityClass": "priorityclasses", "StorageClass": "storageclasses",
     "Ingress": "ingresses", "PersistentVolumeClaim": "persistentvolumeclaims",
