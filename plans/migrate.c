@@ -15,6 +15,7 @@
 #include "k8s/discovery.h"
 #include "k8s/migrate_rules.h"
 #include "plans/kube.h"
+#include "plans/migrate_read.h"
 #include "plans/wait.h"
 
 #define MIG_PAGE 500
@@ -27,6 +28,10 @@ struct mig {
     struct migrate_report *r;
     struct k8s_client src, dst;
     int have_src, have_dst;
+    struct k8s_client reader;         /* SRC again, for the reading thread */
+    int have_reader;
+    struct migrate_reader *rd;
+    struct migrate_read_job *jobs;
     const struct k8s_discovery *sd, *dd;
     json_t *crds;         /* SRC's CRD names "plural.group" (set) */
     json_t *scope;        /* -n/--stack: the namespaces (set); NULL = all */
@@ -219,6 +224,76 @@ static int mig_types(struct mig *m, struct err *e)
     return 0;
 }
 
+/* ---- which types have objects at all ------------------------------------------- */
+
+static int mig_body_empty(const struct k8s_response *resp)
+{
+    json_t *doc = json_loadb(buf_str(&resp->body), resp->body.len, 0, NULL);
+    int empty = doc && json_array_size(json_object_get(doc, "items")) == 0;
+    json_decref(doc);
+    return empty;
+}
+
+struct mig_probe {
+    struct k8s_request *reqs;
+    struct k8s_response *resps;
+    struct err *errs;
+    struct buf *paths;
+    size_t *idx;
+    size_t n;
+};
+
+static void mig_probe_release(struct mig_probe *pr)
+{
+    for (size_t j = 0; j < pr->n; j++) {
+        k8s_response_release(&pr->resps[j]);
+        buf_release(&pr->paths[j]);
+    }
+    free(pr->reqs);
+    free(pr->resps);
+    free(pr->errs);
+    free(pr->paths);
+    free(pr->idx);
+}
+
+/* One list of one object per selected type, all sent at once: most types
+ * discovery lists have no object, and each would otherwise cost a serial
+ * round trip before the first create. */
+static int mig_probe(struct mig *m, struct err *e)
+{
+    size_t n = m->r->n_types;
+    struct mig_probe pr = { calloc(n + 1, sizeof(*pr.reqs)), calloc(n + 1, sizeof(*pr.resps)),
+                            calloc(n + 1, sizeof(*pr.errs)), calloc(n + 1, sizeof(*pr.paths)),
+                            calloc(n + 1, sizeof(*pr.idx)), 0 };
+    int rc = pr.reqs && pr.resps && pr.errs && pr.paths && pr.idx ? 0
+             : err_set(e, ERR_FAILED, "out of memory");
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        struct migrate_type *t = &m->r->types[i];
+        struct k8s_ref ref = { t->group, t->version, t->resource, NULL, NULL, NULL };
+        if (!t->selected)
+            continue;
+        pr.idx[pr.n] = i;
+        rc = k8s_path(&pr.paths[pr.n], &ref, e);
+        if (m->o->selector)
+            k8s_query_add(&pr.paths[pr.n], "labelSelector", m->o->selector);
+        k8s_query_add(&pr.paths[pr.n], "limit", "1");
+        pr.reqs[pr.n] = (struct k8s_request){ .verb = "GET", .path = buf_str(&pr.paths[pr.n]) };
+        pr.n++;
+    }
+    if (rc == 0 && pr.n)
+        k8s_send_all(&m->src, pr.reqs, pr.n, pr.resps, pr.errs);
+    for (size_t j = 0; rc == 0 && j < pr.n; j++) {
+        struct migrate_type *t = &m->r->types[pr.idx[j]];
+        if (pr.errs[j].kind) {
+            *e = pr.errs[j];
+            rc = err_wrap(e, "reading %s from %s", t->name, m->o->src);
+        }
+        t->empty = mig_body_empty(&pr.resps[j]);
+    }
+    mig_probe_release(&pr);
+    return rc;
+}
+
 /* ---- scope: -n, --stack and what their namespaces need -------------------------- */
 
 static int mig_crd_page(void *arg, json_t *items, int restarted, struct err *e)
@@ -320,7 +395,7 @@ static int mig_need_crds(struct mig *m, const char *ns, struct err *e)
         struct mig_need_ctx n = { m, "customresourcedefinitions", crd };
         struct k8s_ref ref = { t->group, t->version, t->resource, ns, NULL, NULL };
         json_t *items;
-        if (!t->custom || !t->namespaced || !t->selected)
+        if (!t->custom || !t->namespaced || !t->selected || t->empty)
             continue;
         snprintf(crd, sizeof(crd), "%s.%s", t->resource, t->group);
         /* one object is enough to know; a list of one page of one */
@@ -653,29 +728,49 @@ static void mig_dst_type(struct mig *m, struct mig_step *s, char *why, size_t si
     s->unserved = why;
 }
 
-static int mig_type(struct mig *m, struct migrate_type *t, struct err *e)
+/* 1 if the run reads type t from SRC at all. */
+static int mig_reads(const struct mig *m, const struct migrate_type *t)
 {
-    struct mig_step s = { .m = m, .t = t, .seen = json_object() };
-    struct k8s_ref ref = { t->group, t->version, t->resource, NULL, NULL, NULL };
-    struct k8s_list_opts lo = { m->o->selector, NULL, MIG_PAGE };
-    char why[512];
-    const char *ns;
-    json_t *v;
-    int rc = 0;
-    if (!t->selected || (m->scope && !t->namespaced && !mig_scoped_kind(t))) {
-        json_decref(s.seen);
+    if (!t->selected || t->empty)
         return 0;
-    }
-    mig_dst_type(m, &s, why, sizeof(why));
-    if (m->scope && t->namespaced) {
-        json_object_foreach(m->scope, ns, v) {
-            ref.namespace = ns;
-            if ((rc = k8s_list_pages(&m->src, &ref, &lo, mig_page, &s, NULL, 0, e)) < 0)
-                break;
+    if (m->scope && !t->namespaced)
+        return mig_scoped_kind(t);
+    return !m->scope || json_object_size(m->scope) > 0;
+}
+
+/* The pages of t, as the reading thread hands them over, into DST. */
+static int mig_consume(struct mig *m, struct mig_step *s, size_t idx, struct err *e)
+{
+    struct migrate_page pg;
+    while (migrate_reader_next(m->rd, &pg) == 0) {
+        int rc = 0;
+        if (pg.type != idx) {
+            json_decref(pg.items);
+            return err_set(e, ERR_FAILED, "migrate: pages out of order (a bug)");
         }
-    } else {
-        rc = k8s_list_pages(&m->src, &ref, &lo, mig_page, &s, NULL, 0, e);
+        if (pg.end) {
+            *e = pg.err;
+            return pg.err.kind ? -1 : 0;
+        }
+        rc = mig_page(s, pg.items, pg.restarted, e);
+        json_decref(pg.items);
+        if (rc < 0)
+            return -1;
     }
+    return err_set(e, ERR_FAILED, "migrate: the reading thread ended early (a bug)");
+}
+
+static int mig_type(struct mig *m, size_t idx, struct err *e)
+{
+    struct migrate_type *t = &m->r->types[idx];
+    struct mig_step s = { .m = m, .t = t };
+    char why[512];
+    int rc;
+    if (!mig_reads(m, t))
+        return 0;
+    s.seen = json_object();
+    mig_dst_type(m, &s, why, sizeof(why));
+    rc = mig_consume(m, &s, idx, e);
     if (s.unserved && t->failed) {
         char reason[640];
         snprintf(reason, sizeof(reason), "%s (%ld object%s)", s.unserved, t->failed,
@@ -686,7 +781,41 @@ static int mig_type(struct mig *m, struct migrate_type *t, struct err *e)
         mig_show(m, t);
     log_progress_end(&m->p->log, &m->prog);
     json_decref(s.seen);
-    return rc < 0 ? err_wrap(e, "reading %s from %s", t->name, m->o->src) : 0;
+    if (rc < 0 && !paas_interrupted(m->p))
+        return err_wrap(e, "reading %s from %s", t->name, m->o->src);
+    return rc;
+}
+
+/* Every collection the run reads, in creation order, for the reading
+ * thread: one per type, or one per namespace of -n/--stack. */
+static int mig_start_reader(struct mig *m, struct err *e)
+{
+    struct k8s_client_opts ro = { .max_in_flight = 2 };
+    size_t n_ns = m->scope ? json_object_size(m->scope) : 1, n = 0;
+    if (kube_open_slot(m->p, m->o->src, &ro, &m->reader, e) < 0)
+        return -1;
+    m->have_reader = 1;
+    m->jobs = calloc(m->r->n_types * n_ns + 1, sizeof(*m->jobs));
+    if (!m->jobs)
+        return err_set(e, ERR_FAILED, "out of memory");
+    for (size_t i = 0; i < m->r->n_types; i++) {
+        struct migrate_type *t = &m->r->types[i];
+        struct k8s_ref ref = { t->group, t->version, t->resource, NULL, NULL, NULL };
+        const char *ns;
+        json_t *v;
+        if (!mig_reads(m, t))
+            continue;
+        if (m->scope && t->namespaced) {
+            json_object_foreach(m->scope, ns, v) {
+                ref.namespace = ns;
+                m->jobs[n++] = (struct migrate_read_job){ i, ref, 0 };
+            }
+        } else {
+            m->jobs[n++] = (struct migrate_read_job){ i, ref, 0 };
+        }
+        m->jobs[n - 1].last = 1;
+    }
+    return migrate_reader_start(&m->rd, &m->reader, m->o->selector, m->jobs, n, e);
 }
 
 /* ---- CRDs Established, then DST's discovery again -------------------------------- */
@@ -752,7 +881,7 @@ static int mig_wait_crds(struct mig *m, struct err *e)
 static int mig_open(struct mig *m, struct err *e)
 {
     const struct config *c = &m->p->cfg;
-    struct k8s_client_opts so = { .max_in_flight = 4 };
+    struct k8s_client_opts so = { .max_in_flight = c->migrate_concurrency };
     struct k8s_client_opts dopt = { .max_in_flight = c->migrate_concurrency,
                                     .qps = c->migrate_qps };
     if (strcmp(m->o->src, m->o->dst) == 0)
@@ -776,6 +905,10 @@ static void mig_release(struct mig *m)
                        m->established, m->uids };
     for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++)
         json_decref(sets[i]);
+    migrate_reader_stop(m->rd);
+    free(m->jobs);
+    if (m->have_reader)
+        k8s_client_release(&m->reader);
     if (m->have_src)
         k8s_client_release(&m->src);
     if (m->have_dst)
@@ -788,7 +921,8 @@ static int mig_run(struct mig *m, struct err *e)
     if (mig_open(m, e) < 0 ||
         mig_list_src(m, "apiextensions.k8s.io", "customresourcedefinitions", NULL, NULL,
                      MIG_PAGE, mig_crd_page, m, e) < 0 ||
-        mig_types(m, e) < 0 || mig_scope(m, e) < 0 || mig_needs(m, e) < 0)
+        mig_types(m, e) < 0 || mig_probe(m, e) < 0 || mig_scope(m, e) < 0 ||
+        mig_needs(m, e) < 0 || mig_start_reader(m, e) < 0)
         return -1;
     for (size_t i = 0; i < m->r->n_types; i++) {
         struct migrate_type *t = &m->r->types[i];
@@ -797,7 +931,7 @@ static int mig_run(struct mig *m, struct err *e)
             if (mig_wait_crds(m, e) < 0)
                 return err_wrap(e, "waiting for CRDs in %s", m->o->dst);
         }
-        if (wait_check_interrupt(m->p, t->name, e) < 0 || mig_type(m, t, e) < 0)
+        if (wait_check_interrupt(m->p, t->name, e) < 0 || mig_type(m, i, e) < 0)
             return -1;
     }
     return 0;

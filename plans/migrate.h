@@ -32,6 +32,7 @@ struct migrate_type {
     int rank;             /* k8s_mig_rank */
     int custom;           /* served by a CRD in SRC */
     int selected;         /* passes --resources / exclusions */
+    int empty;            /* SRC has no object of it (selector applied) */
     long created, updated, exists, skipped, failed;
     json_t *skips;        /* reason -> count; owned */
 };
