@@ -95,6 +95,7 @@ demo: paasctl
 bench: paasctl
 	@PAASCTL=$(CURDIR)/paasctl tests/bench/run
 	@PAASCTL=$(CURDIR)/paasctl tests/bench/cutover
+	@PAASCTL=$(CURDIR)/paasctl tests/bench/migrate
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
