@@ -57,9 +57,10 @@ static const char *mig_controller_kind(json_t *obj)
 {
     json_t *refs = json_object_get(json_object_get(obj, "metadata"), "ownerReferences"), *r;
     size_t i;
-    json_array_foreach(refs, i, r)
+    json_array_foreach(refs, i, r) {
         if (json_is_true(json_object_get(r, "controller")))
             return mig_str(r, "kind", NULL);
+    }
     return NULL;
 }
 

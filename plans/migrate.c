@@ -303,8 +303,9 @@ static int mig_crd_page(void *arg, json_t *items, int restarted, struct err *e)
     size_t i;
     (void)restarted;
     (void)e;
-    json_array_foreach(items, i, it)
+    json_array_foreach(items, i, it) {
         mig_add(m->crds, mig_meta(it, "name"));
+    }
     return 0;
 }
 
@@ -327,8 +328,9 @@ static int mig_stack_page(void *arg, json_t *items, int restarted, struct err *e
     size_t i;
     (void)restarted;
     (void)e;
-    json_array_foreach(items, i, it)
+    json_array_foreach(items, i, it) {
         mig_add(m->scope, mig_meta(it, "name"));
+    }
     return 0;
 }
 
@@ -824,10 +826,11 @@ static int mig_is_established(json_t *crd)
 {
     json_t *conds = json_object_get(json_object_get(crd, "status"), "conditions"), *c;
     size_t i;
-    json_array_foreach(conds, i, c)
+    json_array_foreach(conds, i, c) {
         if (strcmp(mig_s(json_object_get(c, "type")), "Established") == 0 &&
             strcmp(mig_s(json_object_get(c, "status")), "True") == 0)
             return 1;
+    }
     return 0;
 }
 
