@@ -234,6 +234,29 @@ static int mig_body_empty(const struct k8s_response *resp)
     return empty;
 }
 
+/* 1 if the collection at ref (selector applied) has an object: one page
+ * of one, no continuation. */
+static int mig_any(struct mig *m, const struct k8s_ref *ref, struct err *e)
+{
+    struct buf path = BUF_INIT;
+    struct k8s_request req = { .verb = "GET" };
+    struct k8s_response resp;
+    int rc = k8s_path(&path, ref, e);
+    k8s_response_init(&resp);
+    if (rc == 0) {
+        if (m->o->selector)
+            k8s_query_add(&path, "labelSelector", m->o->selector);
+        k8s_query_add(&path, "limit", "1");
+        req.path = buf_str(&path);
+        rc = k8s_send(&m->src, &req, &resp, e);
+    }
+    if (rc == 0)
+        rc = !mig_body_empty(&resp);
+    k8s_response_release(&resp);
+    buf_release(&path);
+    return rc;
+}
+
 struct mig_probe {
     struct k8s_request *reqs;
     struct k8s_response *resps;
@@ -354,8 +377,7 @@ static int mig_scope(struct mig *m, struct err *e)
 
 struct mig_need_ctx {
     struct mig *m;
-    const char *what;     /* "clusterroles", "storageclasses", "customresourcedefinitions" */
-    const char *crd;      /* for custom resources: the CRD's name */
+    const char *what;     /* "clusterroles", "storageclasses" */
 };
 
 static void mig_need(struct mig *m, const char *resource, const char *name)
@@ -377,9 +399,7 @@ static int mig_need_page(void *arg, json_t *items, int restarted, struct err *e)
     json_array_foreach(items, i, it) {
         json_t *ref = json_object_get(it, "roleRef");
         json_t *spec = json_object_get(it, "spec");
-        if (n->crd)
-            mig_need(n->m, n->what, n->crd);
-        else if (ref && strcmp(mig_s(json_object_get(ref, "kind")), "ClusterRole") == 0)
+        if (ref && strcmp(mig_s(json_object_get(ref, "kind")), "ClusterRole") == 0)
             mig_need(n->m, n->what, json_string_value(json_object_get(ref, "name")));
         else if (spec)
             mig_need(n->m, n->what,
@@ -393,19 +413,16 @@ static int mig_need_crds(struct mig *m, const char *ns, struct err *e)
 {
     for (size_t i = 0; i < m->r->n_types; i++) {
         struct migrate_type *t = &m->r->types[i];
-        char crd[256];
-        struct mig_need_ctx n = { m, "customresourcedefinitions", crd };
         struct k8s_ref ref = { t->group, t->version, t->resource, ns, NULL, NULL };
-        json_t *items;
+        char crd[256];
+        int any;
         if (!t->custom || !t->namespaced || !t->selected || t->empty)
             continue;
-        snprintf(crd, sizeof(crd), "%s.%s", t->resource, t->group);
-        /* one object is enough to know; a list of one page of one */
-        struct k8s_list_opts lo = { m->o->selector, NULL, 1 };
-        if (k8s_list(&m->src, &ref, &lo, &items, NULL, 0, e) < 0)
+        if ((any = mig_any(m, &ref, e)) < 0)
             return -1;
-        mig_need_page(&n, items, 0, e);
-        json_decref(items);
+        snprintf(crd, sizeof(crd), "%s.%s", t->resource, t->group);
+        if (any)
+            mig_need(m, "customresourcedefinitions", crd);
     }
     return 0;
 }
@@ -419,8 +436,8 @@ static int mig_needs(struct mig *m, struct err *e)
         return 0;
     m->need = json_object();
     json_object_foreach(m->scope, ns, v) {
-        struct mig_need_ctx roles = { m, "clusterroles", NULL };
-        struct mig_need_ctx classes = { m, "storageclasses", NULL };
+        struct mig_need_ctx roles = { m, "clusterroles" };
+        struct mig_need_ctx classes = { m, "storageclasses" };
         if (mig_list_src(m, "rbac.authorization.k8s.io", "rolebindings", ns, NULL, MIG_PAGE,
                          mig_need_page, &roles, e) < 0 ||
             mig_list_src(m, "", "persistentvolumeclaims", ns, NULL, MIG_PAGE,
