@@ -13,10 +13,13 @@ ConfigMap value appears in any output at -vvv."""
 import base64
 import json
 import os
+import subprocess
 import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from harness import World, check, cluster_section, done, sample_config  # noqa: E402
+from harness import PAASCTL, World, check, cluster_section, done, sample_config  # noqa: E402
 from standin import Standin, comparable, key  # noqa: E402
 
 NAME = "mig"
@@ -33,7 +36,7 @@ DSTS = {
     "full": ("--establish-delay-ms", "1500"),
     "dry": (), "ns": (), "stack": (), "label": (), "res": (),
     "faults": ("--fail-rate", "0.1", "--fail-modes", "500,reset", "--seed", "7"),
-    "unserved": (),
+    "unserved": (), "relist": (),
 }
 dst = {k: Standin(w.dir, "paas-b", *args) for k, args in DSTS.items()}
 src.wait()
@@ -374,6 +377,44 @@ check("unserved/others-still-migrated", udoc.get("totals", {}).get("failed") == 
 rc, out, err = w.paasctl("-c", config(dst["unserved"]), "migrate", "a", "b")
 check("unserved/table-names-the-failure", rc == 1 and "FAILED gadgets.example.com" in out and
       "DST does not serve" in out and "TYPE" in out, out[-600:])
+
+# --- 8. a continue token that expires mid-type (410): the type is listed again, counted once ----------
+src.create(ns("bulk"))
+BULK = 1200   # three pages of 500
+with ThreadPoolExecutor(8) as pool:
+    list(pool.map(src.create, [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta(f"cm-{i}", "bulk"),
+                                "data": {"i": str(i)}} for i in range(BULK)]))
+want_cms = [o for o in src.get_json("configmaps") if o["metadata"]["namespace"] not in
+            ("kube-system", "kube-public", "kube-node-lease") and o["metadata"]["name"] != "kube-root-ca.crt"]
+src.call("DELETE", "/_standin/requests")
+src.call("POST", "/_standin/faults", {"latencyMs": 400})   # time to compact between two pages
+proc = subprocess.Popen([PAASCTL,
+                         "-c", config(dst["relist"]), "-o", "json", "migrate", "a", "b", "--resources", "configmaps"],
+                        env=w.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def first_page_served():
+    return any(r["path"] == "/api/v1/configmaps" and "limit=500" in r["query"] and "continue" not in r["query"]
+               and r["code"] == 200 for r in src.requests()["recent"])
+
+
+deadline = time.time() + 60
+while not first_page_served() and time.time() < deadline and proc.poll() is None:
+    time.sleep(0.02)
+src.call("POST", "/_standin/compact", {})
+# a write after the compaction, so that a new list is not itself too old
+src.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta("after-compact", "kube-system")})
+out, err = proc.communicate(timeout=300)
+src.call("POST", "/_standin/faults", {"latencyMs": 0})
+rdoc = json.loads(out) if out.strip() else {}
+expired = [r for r in src.requests()["recent"] if r["code"] == 410 and r["path"] == "/api/v1/configmaps"]
+check("relist/continue-token-expired-mid-type", expired, "no 410: the compaction came too late")
+check("relist/exit-0-each-object-counted-once", proc.returncode == 0 and
+      row(rdoc, "configmaps").get("created") == len(want_cms) and row(rdoc, "configmaps").get("exists") == 0,
+      f"rc={proc.returncode} {row(rdoc, 'configmaps')} want {len(want_cms)} {err[-600:]!r}")
+got = objects(dst["relist"], "configmaps")
+check("relist/every-object-in-dst", all(key(o) in got for o in want_cms),
+      [key(o) for o in want_cms if key(o) not in got][:3])
 
 # --- usage -------------------------------------------------------------------------------------------
 rc, out, err = w.paasctl("-c", config(full), "migrate", "a")
