@@ -6,6 +6,10 @@
 #include <string.h>
 
 #define READ_LIMIT 500
+/* Pages read ahead: enough to hide the list of a type whose objects are all
+ * skipped (pods, replica sets) behind the creates of the types before it;
+ * each is at most READ_LIMIT objects in memory. */
+#define READ_AHEAD 4
 
 struct migrate_reader {
     struct k8s_client *c;
@@ -15,25 +19,24 @@ struct migrate_reader {
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cond;
-    struct migrate_page slot;   /* the queue: one page */
-    int full;
+    struct migrate_page queue[READ_AHEAD];
+    size_t head, count;         /* the oldest page, how many are queued */
     int done;                   /* the thread has put its last page */
     int cancel;
     size_t job;                 /* the job being listed (thread side) */
 };
 
-/* Waits until the slot is free, then fills it. -1 when cancelled. */
+/* Waits until the queue has room, then adds pg. -1 when cancelled. */
 static int read_put(struct migrate_reader *r, const struct migrate_page *pg)
 {
     int rc = 0;
     pthread_mutex_lock(&r->mu);
-    while (r->full && !r->cancel)
+    while (r->count == READ_AHEAD && !r->cancel)
         pthread_cond_wait(&r->cond, &r->mu);
     if (r->cancel) {
         rc = -1;
     } else {
-        r->slot = *pg;
-        r->full = 1;
+        r->queue[(r->head + r->count++) % READ_AHEAD] = *pg;
         pthread_cond_broadcast(&r->cond);
     }
     pthread_mutex_unlock(&r->mu);
@@ -106,11 +109,12 @@ int migrate_reader_next(struct migrate_reader *r, struct migrate_page *pg)
 {
     int rc = 1;
     pthread_mutex_lock(&r->mu);
-    while (!r->full && !r->done)
+    while (!r->count && !r->done)
         pthread_cond_wait(&r->cond, &r->mu);
-    if (r->full) {
-        *pg = r->slot;
-        r->full = 0;
+    if (r->count) {
+        *pg = r->queue[r->head];
+        r->head = (r->head + 1) % READ_AHEAD;
+        r->count--;
         rc = 0;
         pthread_cond_broadcast(&r->cond);
     }
@@ -127,8 +131,8 @@ void migrate_reader_stop(struct migrate_reader *r)
     pthread_cond_broadcast(&r->cond);
     pthread_mutex_unlock(&r->mu);
     pthread_join(r->thread, NULL);
-    if (r->full)
-        json_decref(r->slot.items);
+    for (; r->count; r->count--, r->head = (r->head + 1) % READ_AHEAD)
+        json_decref(r->queue[r->head].items);
     pthread_mutex_destroy(&r->mu);
     pthread_cond_destroy(&r->cond);
     free(r->jobs);

@@ -1,7 +1,7 @@
 /* Reading SRC ahead of the writes to DST (SPEC.md "Migration"): a thread
  * lists the collections a migration will create, in the order it will
  * create them, a page at a time, and hands the pages over through a queue
- * one page deep. DST's creates then never wait for SRC's lists, and memory
+ * a few pages deep. DST's creates then never wait for SRC's lists, and memory
  * stays bounded by a few pages. The thread uses its own client. */
 #ifndef PLANS_MIGRATE_READ_H
 #define PLANS_MIGRATE_READ_H
