@@ -153,6 +153,7 @@ bench: paasctl
 	@PAASCTL=$(CURDIR)/paasctl tests/bench/run
 	@PAASCTL=$(CURDIR)/paasctl tests/bench/cutover
 	@PAASCTL=$(CURDIR)/paasctl tests/bench/economy
+	@PAASCTL=$(CURDIR)/paasctl tests/bench/migrate
 
 install: paasctl
 	$(INSTALL) -d $(DESTDIR)$(BINDIR)

@@ -49,6 +49,8 @@ int cmd_rollback(struct paas *p, int argc, char **argv, struct err *e);
 int cmd_smoke(struct paas *p, int argc, char **argv, struct err *e);
 int cmd_consul_sync(struct paas *p, int argc, char **argv, struct err *e);
 int cmd_kubeconfig(struct paas *p, int argc, char **argv, struct err *e);
+/* migrate SRC DST (SPEC.md "Migration"). */
+int cmd_migrate(struct paas *p, int argc, char **argv, struct err *e);
 
 struct swap_result;
 /* The outcome of a cutover or rollback, as a sentence or JSON. */

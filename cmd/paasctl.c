@@ -73,6 +73,29 @@ static const struct cmd commands[] = {
       "  --once      one pass and its report; exit 1 if there were conflicts\n"
       "  --prefix P  only keys under P (default [consul] prefix, else all)\n"
       "  --delete    delete DST keys SRC does not have (delete-cas)\n", NULL },
+    { "migrate", cmd_migrate, CMD_NEEDS_CONFIG | CMD_NEEDS_AWS | CMD_MUTATES,
+      "recreate SRC's Kubernetes objects in DST",
+      "migrate SRC DST [-n NS]... [-l SELECTOR] [--stack NAME]... [--resources LIST]\n"
+      "       [--exclude-resources LIST] [--update] [--dry-run]",
+      "Reads every type SRC's discovery lists (every API group, custom resources\n"
+      "included), page by page, and creates the objects in DST in SPEC.md's order\n"
+      "(CRDs first, their custom resources once DST reports them Established; a\n"
+      "namespace before anything in it), [migrate] concurrency requests at once\n"
+      "within [migrate] qps. What a cluster makes by itself is skipped and\n"
+      "counted with its reason; server-set fields are stripped. Objects DST\n"
+      "already has are reported as exists. A type DST does not serve at the same\n"
+      "group/version fails, reported. Exit 1 if any object failed.\n"
+      "  -n NS                   only this namespace (repeatable), and the\n"
+      "                          cluster roles, CRDs and storage classes it needs\n"
+      "  --stack NAME            the namespaces labelled paasctl.io/stack=NAME\n"
+      "                          (repeatable), as -n\n"
+      "  -l SELECTOR             only objects with these labels; their namespaces\n"
+      "                          come along\n"
+      "  --resources LIST        only these types (plural, plural.group or kind)\n"
+      "  --exclude-resources LIST  not these types, on top of [migrate]\n"
+      "  --update                replace what DST has with SRC's version\n"
+      "  --dry-run               send the writes with dryRun=All: DST validates,\n"
+      "                          stores nothing; the same report; no lock\n", NULL },
     { "plan", cmd_plan, CMD_NEEDS_CONFIG | CMD_NEEDS_AWS,
       "what up would do: + create, = exists, ~ update; changes nothing",
       "plan shell|a|b",

@@ -263,8 +263,9 @@ static void api_fill_type(json_t *items, json_t *list)
     }
 }
 
-/* Reads one page; *next gets the continue token (malloc'd) or NULL. */
-static int api_list_page(struct k8s_client *c, const char *path, json_t *all,
+/* Reads one page; *page gets its items (a new array, kind and apiVersion
+ * filled in), *next the continue token (malloc'd) or NULL. */
+static int api_list_page(struct k8s_client *c, const char *path, json_t **page,
                          char **next, char *rv, size_t rv_size, struct err *e)
 {
     struct k8s_request req = { .verb = "GET", .path = path };
@@ -274,6 +275,7 @@ static int api_list_page(struct k8s_client *c, const char *path, json_t *all,
     json_error_t je;
     int rc = k8s_send(c, &req, &resp, e);
     *next = NULL;
+    *page = NULL;
     if (rc < 0) {
         k8s_response_release(&resp);
         return -1;
@@ -290,7 +292,8 @@ static int api_list_page(struct k8s_client *c, const char *path, json_t *all,
         v = json_string_value(json_object_get(meta, "resourceVersion"));
         if (rv && v)
             snprintf(rv, rv_size, "%s", v);
-        if (json_is_array(items) && json_array_extend(all, items) < 0)
+        *page = json_is_array(items) ? json_incref(items) : json_array();
+        if (!*page)
             rc = err_set(e, ERR_FAILED, "out of memory");
         if (rc == 0 && cont && *cont && !(*next = strdup(cont)))
             rc = err_set(e, ERR_FAILED, "out of memory");
@@ -299,10 +302,11 @@ static int api_list_page(struct k8s_client *c, const char *path, json_t *all,
     return rc;
 }
 
-/* One pass over every page. Returns 1 when a continue token expired. */
+/* One pass over every page, each handed to fn. Returns 1 when a continue
+ * token expired (fn has seen part of the collection). */
 static int api_list_pass(struct k8s_client *c, const struct k8s_ref *r,
-                         const struct k8s_list_opts *o, json_t *all, char *rv,
-                         size_t rv_size, struct err *e)
+                         const struct k8s_list_opts *o, k8s_page_fn fn, void *arg,
+                         int restarted, char *rv, size_t rv_size, struct err *e)
 {
     char *cont = NULL, limit[32];
     int rc = 0;
@@ -310,16 +314,21 @@ static int api_list_pass(struct k8s_client *c, const struct k8s_ref *r,
     do {
         struct buf path = BUF_INIT;
         char *next = NULL;
+        json_t *page = NULL;
         rc = api_collection_path(&path, r, o ? o->label_selector : NULL,
                                  o ? o->field_selector : NULL, e);
         if (rc == 0) {
             k8s_query_add(&path, "limit", limit);
             if (cont)
                 k8s_query_add(&path, "continue", cont);
-            rc = api_list_page(c, buf_str(&path), all, &next, rv, rv_size, e);
+            rc = api_list_page(c, buf_str(&path), &page, &next, rv, rv_size, e);
             if (rc < 0 && cont && e->http_status == 410)
                 rc = 1;
         }
+        if (rc == 0 && fn(arg, page, restarted, e) < 0)
+            rc = -1;
+        restarted = 0;
+        json_decref(page);
         buf_release(&path);
         free(cont);
         cont = next;
@@ -328,27 +337,46 @@ static int api_list_pass(struct k8s_client *c, const struct k8s_ref *r,
     return rc;
 }
 
-int k8s_list(struct k8s_client *c, const struct k8s_ref *r,
-             const struct k8s_list_opts *o, json_t **items,
-             char *rv, size_t rv_size, struct err *e)
+int k8s_list_pages(struct k8s_client *c, const struct k8s_ref *r,
+                   const struct k8s_list_opts *o, k8s_page_fn fn, void *arg,
+                   char *rv, size_t rv_size, struct err *e)
 {
-    *items = NULL;
     for (int pass = 0;; pass++) {
-        json_t *all = json_array();
-        int rc;
-        if (!all)
-            return err_set(e, ERR_FAILED, "out of memory");
-        rc = api_list_pass(c, r, o, all, rv, rv_size, e);
-        if (rc == 0) {
-            *items = all;
+        int rc = api_list_pass(c, r, o, fn, arg, pass > 0, rv, rv_size, e);
+        if (rc == 0)
             return 0;
-        }
-        json_decref(all);
         if (rc < 0 || pass == API_LIST_RESTARTS)
             return -1;
         /* the snapshot behind the continue token is gone: start over */
         log_debug(c->log, 1, "k8s list %s: continue token expired, listing again", r->resource);
     }
+}
+
+/* k8s_list's page function: gathers every item, from scratch on a restart. */
+static int api_gather(void *arg, json_t *items, int restarted, struct err *e)
+{
+    json_t *all = arg;
+    if (restarted)
+        json_array_clear(all);
+    if (json_array_extend(all, items) < 0)
+        return err_set(e, ERR_FAILED, "out of memory");
+    return 0;
+}
+
+int k8s_list(struct k8s_client *c, const struct k8s_ref *r,
+             const struct k8s_list_opts *o, json_t **items,
+             char *rv, size_t rv_size, struct err *e)
+{
+    json_t *all = json_array();
+    *items = NULL;
+    if (!all)
+        return err_set(e, ERR_FAILED, "out of memory");
+    if (k8s_list_pages(c, r, o, api_gather, all, rv, rv_size, e) < 0) {
+        json_decref(all);
+        return -1;
+    }
+    *items = all;
+    return 0;
 }
 
 /* ---- watch ------------------------------------------------------------- */

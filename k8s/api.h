@@ -51,6 +51,17 @@ int k8s_list(struct k8s_client *c, const struct k8s_ref *r,
              const struct k8s_list_opts *o, json_t **items,
              char *rv, size_t rv_size, struct err *e);
 
+/* Called with each page's items (borrowed; kind and apiVersion filled in).
+ * restarted is 1 on the first page after a 410 Expired made the list start
+ * over: items seen before may come again. Return -1 (with e) to stop. */
+typedef int (*k8s_page_fn)(void *arg, json_t *items, int restarted, struct err *e);
+
+/* As k8s_list, a page at a time, so memory stays bounded by the page size
+ * (SPEC.md "Migration" reads whole clusters this way). */
+int k8s_list_pages(struct k8s_client *c, const struct k8s_ref *r,
+                   const struct k8s_list_opts *o, k8s_page_fn fn, void *arg,
+                   char *rv, size_t rv_size, struct err *e);
+
 /* POST obj to the collection r. obj is borrowed; out (may be NULL) gets the
  * created object (caller json_decref). An existing object is an error with
  * code "AlreadyExists" (and, after a retried POST, may be our own). */

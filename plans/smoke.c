@@ -14,12 +14,15 @@
 #include "core/http.h"
 #include "k8s/api.h"
 #include "k8s/client.h"
-#include "k8s/kubeconfig.h"
+#include "plans/kube.h"
 #include "plans/tags.h"
 #include "run/wait.h"
 
 /* One GET of check 6 may take this long (connect included). */
 #define SMOKE_HTTP_TIMEOUT_MS 10000L
+
+/* A check's requests are few and small: a short timeout, a few at once. */
+static const struct k8s_client_opts smoke_kube_opts = { .max_in_flight = 8, .timeout_ms = 10000 };
 
 /* Objects named in one reason before "and N more". */
 #define SMOKE_NAMED 5
@@ -527,18 +530,6 @@ static int smoke_round(struct smoke_ctx *s, struct smoke_report *r, struct err *
     return all;
 }
 
-static int smoke_open_cluster(struct smoke_ctx *s, const struct cluster_config *cc,
-                              struct err *e)
-{
-    struct k8s_kubeconfig kc;
-    struct k8s_client_opts o = { .max_in_flight = 8, .timeout_ms = 10000,
-                                 .max_attempts = s->p->knobs.max_attempts,
-                                 .retry_base_ms = s->p->knobs.retry_base_ms };
-    if (k8s_kubeconfig_load(&kc, cc->kubeconfig, cc->context, e) < 0)
-        return err_wrap(e, "slot %s", s->slot);
-    return k8s_client_init(&s->kube, &kc, &s->p->log, &o, e);
-}
-
 /* "4/6 checks pass" for the progress line. */
 static void smoke_status(const struct smoke_report *r, char *out, size_t size)
 {
@@ -566,7 +557,7 @@ int plan_smoke(struct paas *p, const char *slot, struct smoke_report *r,
         return err_set(e, ERR_USAGE, "%s: no [cluster %s] section", p->cfg.path, slot);
     s.p = p;
     s.slot = slot;
-    if (smoke_open_cluster(&s, &p->cfg.cluster[idx], e) < 0)
+    if (kube_open_slot(p, slot, &smoke_kube_opts, &s.kube, e) < 0)
         return -1;
     snprintf(what, sizeof(what), "smoke checks of slot %s", slot);
     wait_init(&w, what, p->cfg.smoke_timeout);

@@ -14,6 +14,7 @@ Usage:
          [--latency-ms N] [--fail-rate R] [--seed N] [--port-file FILE]
          [--control-plane-node NAME] [--persist] [--verbose]
          [--ca-cert CRT --ca-key KEY [--server-name NAME]...]
+         [--fail-modes 500,503,429,reset] [--establish-delay-ms N]
 
 On start it writes into DIR: ca.crt, client.crt, client.key (CN paasctl-admin,
 O system:masters), token, server.crt/key and kubeconfig (context NAME, data
@@ -120,7 +121,14 @@ def parse_args(argv):
     p.add_argument("--persist", action="store_true", help="keep objects in STATE_DIR/state.json")
     p.add_argument("--verbose", action="store_true")
     add_ca_args(p)
-    return p.parse_args(argv)
+    # migration tests (SPEC.md "Migration"): resets among the faults, slow CRDs
+    p.add_argument("--fail-modes", default="500,503,429",
+                   help="comma list of what --fail-rate injects: 500, 503, 429, reset (TCP RST)")
+    p.add_argument("--establish-delay-ms", type=int, default=0,
+                   help="a new CRD becomes Established (and served) only after this delay")
+    opts = p.parse_args(argv)
+    opts.fail_modes = [m.strip() for m in opts.fail_modes.split(",") if m.strip()]
+    return opts
 
 
 def main(argv=None):
@@ -152,6 +160,7 @@ def main(argv=None):
     real_port = server.server_address[1]
     ctl = Controllers(api, reg, host, real_port)
     server.ctl = ctl
+    ctl.establish_delay = opts.establish_delay_ms / 1000.0
     ctl.start()
     if not restored:
         bootstrap(api, ctl, host if host not in ("0.0.0.0", "::") else "127.0.0.1", real_port,

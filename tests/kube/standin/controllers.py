@@ -235,7 +235,8 @@ class Controllers:
             elif typ != "DELETED" and obj["metadata"].get("deletionTimestamp"):
                 self.namespace_terminate(obj)
         elif key == ("apiextensions.k8s.io", "customresourcedefinitions"):
-            self.sync_crd(typ, obj)
+            if not self._crd_delayed(typ, key, obj, prev, status_only):
+                self.sync_crd(typ, obj)
         elif key == (CORE, "services"):
             if typ == "DELETED":
                 self.delete(CORE, "endpoints", ns, name)
@@ -348,6 +349,18 @@ class Controllers:
             self.store.remove((CORE, "namespaces"), cur)
 
     # -- CRDs ---------------------------------------------------------------------
+    establish_delay = 0.0   # --establish-delay-ms: a new CRD is Established (and served) this late
+
+    def _crd_delayed(self, typ, key, obj, prev, status_only):
+        """Holds a new CRD back for establish_delay seconds, as a real API
+        server takes a moment to serve it: clients must wait for Established."""
+        if typ != "ADDED" or not self.establish_delay:
+            return False
+        timer = threading.Timer(self.establish_delay, self.enqueue, [("MODIFIED", key, obj, prev, status_only)])
+        timer.daemon = True
+        timer.start()
+        return True
+
     def sync_crd(self, typ, crd):
         if typ == "DELETED":
             self.reg.unregister_crd(crd)

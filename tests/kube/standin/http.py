@@ -7,6 +7,8 @@ import copy
 import hashlib
 import hmac
 import json
+import socket
+import struct
 import re
 import threading
 import time
@@ -65,14 +67,14 @@ class Stats:
             self.by_code = collections.Counter()
             self.recent = collections.deque(maxlen=1000)
 
-    def add(self, method, path, verb, code, ua):
+    def add(self, method, path, verb, code, ua, query=""):
         with self.lock:
             self.total += 1
             self.by_verb[verb] += 1
             self.by_path[f"{method} {path}"] += 1
             self.by_code[str(code)] += 1
             self.recent.append({"method": method, "path": path, "verb": verb, "code": code, "userAgent": ua,
-                                "time": time.time()})
+                                "query": query, "time": time.time()})
 
     def doc(self):
         with self.lock:
@@ -177,6 +179,8 @@ class Handler(BaseHTTPRequestHandler):
                 time.sleep(srv.opts.latency_ms / 1000.0)
             if srv.opts.fail_rate and srv.rng.random() < srv.opts.fail_rate:
                 verb = "fault"
+                if self._fault_reset():
+                    return
                 raise self._fault()
             verb = self.route(method, path, body) or verb
         except ApiError as e:
@@ -191,10 +195,27 @@ class Handler(BaseHTTPRequestHandler):
                 self.send_error_status(ApiError(500, "InternalError", f"Internal error occurred: {e}",
                                                 {"causes": [{"message": str(e)}]}))
         finally:
-            srv.stats.add(method, path, verb, self.code, self.headers.get("User-Agent", ""))
+            srv.stats.add(method, path, verb, self.code, self.headers.get("User-Agent", ""), url.query)
+
+    # -- migration tests: connection resets among the injected faults ----------
+    def _fault_reset(self):
+        """With --fail-modes including "reset", some injected faults drop the
+        connection with a TCP RST before anything is done or answered."""
+        modes = getattr(self.server.opts, "fail_modes", None) or ["500", "503", "429"]
+        self._fault_kind = self.server.rng.choice(modes)
+        if self._fault_kind != "reset":
+            return False
+        self.code = -1   # nothing answered; counted as "reset" in the request log
+        self.close_connection = True
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+        except OSError:
+            pass
+        return True
 
     def _fault(self):
-        kind = self.server.rng.choice(("500", "503", "429"))
+        kind = getattr(self, "_fault_kind", None) or self.server.rng.choice(("500", "503", "429"))
         if kind == "429":
             e = ApiError(429, "TooManyRequests", "Too many requests, please try again later.",
                          {"retryAfterSeconds": 1})
