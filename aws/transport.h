@@ -40,6 +40,9 @@ struct aws_client {
     CURLSH *share;                     /* connection cache, DNS */
     CURLM *multi;
     unsigned long long rng;            /* jitter only; not for secrets */
+    char account[16];                  /* the caller's account (STS), asked once
+                                        * by the first S3 call: every S3 call
+                                        * names it as the expected owner */
     volatile sig_atomic_t *stop;       /* when it points at non-zero (Ctrl-C),
                                         * no new request starts; those in
                                         * flight finish. NULL = never. */
