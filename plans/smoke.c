@@ -442,13 +442,15 @@ static const struct {
     { "ingress", smoke_ingress },
 };
 
-/* One round: every check not yet passed. Returns 1 when all have passed. */
-static int smoke_round(struct smoke_ctx *s, struct smoke_report *r, struct err *e)
+/* One round: every check below upto not yet passed. Returns 1 when all
+ * of them have passed. */
+static int smoke_round(struct smoke_ctx *s, struct smoke_report *r, int upto,
+                       struct err *e)
 {
     int all = 1;
     if (smoke_read_aws(s, e) < 0)
         return -1;
-    for (int i = 0; i < SMOKE_N; i++) {
+    for (int i = 0; i < upto; i++) {
         if (r->checks[i].pass)
             continue;
         if (i > SMOKE_API && !r->checks[SMOKE_API].pass && i != SMOKE_ELB)
@@ -462,26 +464,33 @@ static int smoke_round(struct smoke_ctx *s, struct smoke_report *r, struct err *
 }
 
 static int smoke_open_cluster(struct smoke_ctx *s, const struct cluster_config *cc,
-                              struct err *e)
+                              const char *kubeconfig, struct err *e)
 {
     struct k8s_kubeconfig kc;
     struct k8s_client_opts o = { .max_in_flight = 8, .timeout_ms = 10000 };
-    if (k8s_kubeconfig_load(&kc, cc->kubeconfig, cc->context, e) < 0)
+    if (k8s_kubeconfig_load(&kc, kubeconfig ? kubeconfig : cc->kubeconfig, cc->context,
+                            e) < 0)
         return err_wrap(e, "slot %s", s->slot);
     return k8s_client_init(&s->kube, &kc, &s->p->log, &o, e);
 }
 
 /* "4/6 checks pass" for the progress line. */
-static void smoke_status(const struct smoke_report *r, char *out, size_t size)
+static void smoke_status(const struct smoke_report *r, int upto, char *out, size_t size)
 {
     int n = 0;
-    for (int i = 0; i < SMOKE_N; i++)
+    for (int i = 0; i < upto; i++)
         n += r->checks[i].pass;
-    snprintf(out, size, "%d/%d checks pass", n, SMOKE_N);
+    snprintf(out, size, "%d/%d checks pass", n, upto);
 }
 
 int plan_smoke(struct paas *p, const char *slot, struct smoke_report *r,
                struct err *e)
+{
+    return plan_smoke_upto(p, slot, SMOKE_N, p->cfg.smoke_timeout, NULL, r, e);
+}
+
+int plan_smoke_upto(struct paas *p, const char *slot, int upto, double timeout_s,
+                    const char *kubeconfig, struct smoke_report *r, struct err *e)
 {
     struct smoke_ctx s;
     struct wait w;
@@ -498,14 +507,14 @@ int plan_smoke(struct paas *p, const char *slot, struct smoke_report *r,
         return err_set(e, ERR_USAGE, "%s: no [cluster %s] section", p->cfg.path, slot);
     s.p = p;
     s.slot = slot;
-    if (smoke_open_cluster(&s, &p->cfg.cluster[idx], e) < 0)
+    if (smoke_open_cluster(&s, &p->cfg.cluster[idx], kubeconfig, e) < 0)
         return -1;
     snprintf(what, sizeof(what), "smoke checks of slot %s", slot);
-    wait_init(&w, what, p->cfg.smoke_timeout);
+    wait_init(&w, what, timeout_s);
     /* Failing checks are retried until the timeout; Ctrl-C ends the wait
      * with the verdict so far. */
-    while ((rc = smoke_round(&s, r, e)) == 0) {
-        smoke_status(r, status, sizeof(status));
+    while ((rc = smoke_round(&s, r, upto, e)) == 0) {
+        smoke_status(r, upto, status, sizeof(status));
         wait_progress(p, &w, status);
         if (wait_expired(&w) || wait_next(p, &w, e) < 0)
             break;
