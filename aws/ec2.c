@@ -40,6 +40,8 @@ void ec2_parse_tags(const void *parent_xml_node, struct ec2_tags *t)
             aws_xml_text(it, "value", t->role, sizeof(t->role));
         else if (strcmp(key, "paasctl:traffic") == 0)
             aws_xml_text(it, "value", t->traffic, sizeof(t->traffic));
+        else if (strcmp(key, "paasctl:k8s-version") == 0)
+            aws_xml_text(it, "value", t->k8s_version, sizeof(t->k8s_version));
     }
 }
 

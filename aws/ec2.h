@@ -23,6 +23,7 @@ struct ec2_tags {
     char slot[16];
     char role[32];
     char traffic[16];
+    char k8s_version[16];     /* paasctl:k8s-version, on slot instances */
 };
 
 struct ec2_vpc {

@@ -52,7 +52,8 @@ static int s3_owner(struct aws_client *c, struct err *e)
 static int s3_explain(const struct aws_client *c, const char *bucket,
                       struct err *e)
 {
-    if (e->http_status == 403 && (strcmp(e->code, "AccessDenied") == 0 || !e->code[0]))
+    if (e->http_status == 403 && (strcmp(e->code, "AccessDenied") == 0 ||
+                                  strcmp(e->code, "Forbidden") == 0 || !e->code[0]))
         return err_wrap(e, "bucket %s is not owned by account %s (S3 answered 403 "
                         "to a request that names it as the expected owner): another "
                         "account owns that name, and paasctl never uses a bucket it "

@@ -28,10 +28,11 @@ static json_t *status_slot_json(const struct status_report *r, const char *slot)
         const struct ec2_instance *in = &r->instances[i];
         if (strcmp(in->tags.slot, slot) != 0)
             continue;
-        json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s, s:s}",
+        json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}",
                               "id", in->id, "role", in->tags.role,
                               "state", in->state, "zone", in->az,
-                              "traffic", in->tags.traffic));
+                              "traffic", in->tags.traffic,
+                              "k8s_version", in->tags.k8s_version));
     }
     if (json_array_size(list) == 0) {
         json_decref(list);
@@ -104,11 +105,13 @@ static void status_print_slot(const struct status_report *r, const char *slot,
         const struct ec2_instance *in = &r->instances[i];
         if (strcmp(in->tags.slot, slot) != 0 || strcmp(slot, "shell") == 0)
             continue;
-        table_add(t, slot, in->tags.role, in->id, in->state);
+        /* The version it was built with (SPEC.md "Tags"). */
+        table_add(t, slot, in->tags.role, in->id, in->state,
+                  in->tags.k8s_version[0] ? in->tags.k8s_version : "-");
         any = 1;
     }
     if (!any)
-        table_add(t, slot, "-", "no instances", "");
+        table_add(t, slot, "-", "no instances", "", "");
 }
 
 static void status_print_problems(const struct status_report *r)
@@ -166,8 +169,8 @@ static void status_print_table(struct paas *p, const struct status_report *r)
     table_print(&t);
     table_release(&t);
     putchar('\n');
-    table_init(&t, 4);
-    table_add(&t, "SLOT", "ROLE", "INSTANCE", "STATE");
+    table_init(&t, 5);
+    table_add(&t, "SLOT", "ROLE", "INSTANCE", "STATE", "KUBERNETES");
     status_print_slot(r, "a", &t);
     status_print_slot(r, "b", &t);
     table_print(&t);

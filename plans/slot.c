@@ -487,12 +487,35 @@ static void slot_decide_elb(struct paas *p, struct slot_plan *s, struct diff *d)
     }
 }
 
+/* The Kubernetes version (SPEC.md "Clusters"): what new instances install,
+ * and what the running ones were built with. A slot is not upgraded in
+ * place (that is what the other slot is for), so a difference is shown,
+ * not acted on. */
+static void slot_decide_version(struct paas *p, struct slot_plan *s, struct diff *d)
+{
+    const char *other = NULL;
+    size_t n = 0;
+    char name[64];
+    for (size_t i = 0; i < s->n_alive; i++) {
+        const char *v = s->alive[i].i->tags.k8s_version;
+        n++;
+        if (v[0] && strcmp(v, s->cc->kubernetes_version) != 0)
+            other = v;
+    }
+    snprintf(name, sizeof(name), "%s-%s", p->cfg.name, s->slot);
+    diff_add(d, DIFF_EXISTS, "kubernetes", name, NULL, "version %s%s%s%s",
+             s->cc->kubernetes_version, other ? "; running instances were built with " : "",
+             other ? other : "", other ? " (bring up the other slot to upgrade)" :
+             n ? "" : " for the instances to launch");
+}
+
 static int slot_decide(struct paas *p, struct slot_plan *s, struct diff *d,
                        struct err *e)
 {
     if (slot_render_files(p, s, e) < 0)
         return -1;
     slot_decide_traffic(s);
+    slot_decide_version(p, s, d);
     slot_decide_files(s, d);
     slot_iam_decide(&s->iam, d);
     slot_net_decide(p, s->slot, s->shell, &s->net, d);
