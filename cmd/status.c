@@ -21,6 +21,11 @@ static json_t *status_elb_json(const struct status_elb *s)
                      "out_of_service", (json_int_t)s->out_of_service);
 }
 
+static json_t *status_str_or_null(const char *s)
+{
+    return s[0] ? json_string(s) : json_null();
+}
+
 static json_t *status_slot_json(const struct status_report *r, const char *slot)
 {
     json_t *list = json_array();
@@ -38,13 +43,10 @@ static json_t *status_slot_json(const struct status_report *r, const char *slot)
         json_decref(list);
         return json_null();
     }
-    return json_pack("{s:o}", "instances", list);
+    return json_pack("{s:o, s:o}", "instances", list, "api_version",
+                     status_str_or_null(r->api_version[slot[0] == 'b']));
 }
 
-static json_t *status_str_or_null(const char *s)
-{
-    return s[0] ? json_string(s) : json_null();
-}
 
 static json_t *status_drift_json(const struct status_report *r)
 {
@@ -175,6 +177,9 @@ static void status_print_table(struct paas *p, const struct status_report *r)
     status_print_slot(r, "b", &t);
     table_print(&t);
     table_release(&t);
+    for (int k = 0; k < 2; k++)
+        if (r->api_version[k][0])
+            printf("slot %c API: Kubernetes %s\n", 'a' + k, r->api_version[k]);
     status_print_problems(r);
     status_print_journal(r);
 }

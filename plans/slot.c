@@ -881,7 +881,7 @@ int plan_up_slot(struct paas *p, const char *slot, int apply, struct diff *d,
         goto out;
     if (!s.have_shell && apply) {
         err_set(e, ERR_REFUSED, "slot %s needs the shell (VPC, private subnets, node "
-                "security group, both ELBs and the hosted zone), and it is not all "
+                "security group, both ELBs, the hosted zone and the private zone), and it is not all "
                 "there: run 'paasctl up shell' first", slot);
         goto out;
     }

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "core/util.h"
 #include "k8s/client.h"
 #include "k8s/kubeconfig.h"
@@ -31,7 +33,7 @@ void slot_wait_kubeconfig(const struct paas *p, const char *slot, char *out,
  * kubeconfig is unusable, or TLS refused: an error to fix, not a network
  * that is out of reach). */
 static int slot_wait_probe(struct paas *p, const char *slot, struct slot_wait *w,
-                           struct err *e)
+                           char *version, size_t vsize, struct err *e)
 {
     const struct cluster_config *cc = &p->cfg.cluster[config_slot_index(slot)];
     struct k8s_client_opts o = { .max_in_flight = 1, .timeout_ms = SLOT_WAIT_PROBE_MS,
@@ -51,6 +53,12 @@ static int slot_wait_probe(struct paas *p, const char *slot, struct slot_wait *w
         return err_wrap(e, "slot %s", slot);
     k8s_response_init(&resp);
     rc = k8s_send(&c, &req, &resp, e) == 0 || e->http_status != 0 ? 1 : 0;
+    if (version && resp.status / 100 == 2) {
+        json_t *v = json_loadb(buf_str(&resp.body), resp.body.len, 0, NULL);
+        const char *gv = json_string_value(json_object_get(v, "gitVersion"));
+        snprintf(version, vsize, "%s", gv ? gv : "");
+        json_decref(v);
+    }
     if (rc == 0 && strncmp(e->msg, "TLS", 3) == 0)
         rc = err_wrap(e, "slot %s's API (%s)", slot, w->kubeconfig);
     else if (rc == 0)
@@ -78,7 +86,7 @@ int plan_slot_wait(struct paas *p, const char *slot, struct slot_wait *w,
              "with a kubeconfig whose server is https://%s:6443 and tls-server-name %s) "
              "or a VPN, then run 'paasctl smoke %s'; on the master, 'kubectl --kubeconfig "
              "/etc/kubernetes/admin.conf get nodes'", api, api, "127.0.0.1", api, slot);
-    rc = slot_wait_probe(p, slot, w, e);
+    rc = slot_wait_probe(p, slot, w, NULL, 0, e);
     if (rc <= 0)
         return rc;
     w->reachable = 1;
@@ -96,4 +104,19 @@ int plan_slot_wait(struct paas *p, const char *slot, struct slot_wait *w,
     return err_set(e, ERR_FAILED, "slot %s's instances run, but its cluster is not ready "
                    "after %.0f s: check %s: %s", slot, w->report.elapsed_s,
                    bad ? bad->name : "?", bad ? bad->reason : "");
+}
+
+int slot_api_version(struct paas *p, const char *slot, char *out, size_t size)
+{
+    struct slot_wait *w = calloc(1, sizeof(*w));
+    struct err e;
+    int rc;
+    out[0] = '\0';
+    if (!w)
+        return 0;
+    err_init(&e);
+    slot_wait_kubeconfig(p, slot, w->kubeconfig, sizeof(w->kubeconfig));
+    rc = slot_wait_probe(p, slot, w, out, size, &e);
+    free(w);
+    return rc == 1 && out[0];
 }

@@ -30,4 +30,8 @@ void slot_wait_kubeconfig(const struct paas *p, const char *slot, char *out,
 int plan_slot_wait(struct paas *p, const char *slot, struct slot_wait *w,
                    struct err *e);
 
+/* For `status`: the API's gitVersion ("v1.32.4") when the slot's kubeconfig
+ * exists and the API answers within 5 s; else 0 and "" (never an error). */
+int slot_api_version(struct paas *p, const char *slot, char *out, size_t size);
+
 #endif

@@ -380,6 +380,18 @@ check("up a finishes its wait once every node joined, exit 0", p.returncode == 0
 check("up a did not report the cluster unreachable", "not waiting" not in err, err[-400:])
 rc, out, err, _ = run("smoke", "a", cfg=CFG)
 check("smoke a passes after up a", rc == 0, (out[-800:], err[-400:]))
+rc, out, err, _ = run("-o", "json", "status", cfg=CFG)
+doc = json.loads(out) if rc == 0 else {}
+slots = doc.get("slots", {})
+check("status shows slot a's version from its tags and its API's /version",
+      rc == 0 and {i["k8s_version"] for i in slots["a"]["instances"]} == {"1.31.4"} and
+      str(slots["a"].get("api_version", "")).startswith("v1."), (rc, json.dumps(slots)[:600], err[-300:]))
+check("status shows slot b's version from its tags; its API is not reachable from here",
+      {i["k8s_version"] for i in slots["b"]["instances"]} == {"1.32.4"} and slots["b"].get("api_version") is None,
+      json.dumps(slots.get("b"))[:400])
+rc, out, err, _ = run("status", cfg=CFG)
+check("status table has a KUBERNETES column and slot a's API version",
+      rc == 0 and "KUBERNETES" in out and "1.31.4" in out and "slot a API: Kubernetes v1." in out, out[-800:])
 rc, out, err, took = run("up", "a", "--no-wait", cfg=CFG)
 check("up a --no-wait exits 0", rc == 0 and "not waiting" not in err, err[-400:])
 
