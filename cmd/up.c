@@ -3,7 +3,6 @@
  * diff it applied; the journal records the changed entries. */
 #include "cmd/cmd.h"
 
-#include <stdio.h>
 #include <string.h>
 
 #include "aws/s3.h"
@@ -33,9 +32,9 @@ static int up_wait(struct paas *p, const char *slot, struct err *e)
     if (plan_slot_wait(p, slot, &w, e) < 0)
         return -1;
     if (!w.reachable) {
-        fprintf(stderr, "not waiting for slot %s's cluster: %s.\n"
-                "Its instances are up. To check the cluster from inside the VPC: %s.\n",
-                slot, w.why, w.how);
+        log_info(&p->log, "not waiting for slot %s's cluster: %s.", slot, w.why);
+        log_info(&p->log, "Its instances are up. To check the cluster from inside the "
+                 "VPC: %s.", w.how);
         return 0;
     }
     log_info(&p->log, "slot %s's cluster is ready: %s; %s", slot,

@@ -143,37 +143,40 @@ static int slot_iam_exists_ok(struct err *e)
     return 0;
 }
 
+/* The tags every IAM resource of the slot gets at creation (SPEC.md "Tags"):
+ * rt keeps the strings t points into. */
+static size_t slot_iam_tags(const struct paas *p, const char *slot, int k,
+                            const char *role, struct res_tags *rt, struct iam_tag t[5])
+{
+    res_tags_init(rt, p->cfg.name, slot, role, NULL, "%s", slot_iam_suffix[k]);
+    for (size_t i = 0; i < rt->n; i++)
+        t[i] = (struct iam_tag){ rt->t[i].key, rt->t[i].value };
+    return rt->n;
+}
+
 static int slot_iam_apply_one(struct paas *p, const char *slot, struct slot_iam *s,
                               int k, struct err *e)
 {
     struct res_tags rt;
-    struct iam_tag t[4];
+    struct iam_tag t[5];
     struct buf trust = BUF_INIT;
+    size_t nt = slot_iam_tags(p, slot, k, "iam-role", &rt, t);
     int rc = 0;
-    res_tags_init(&rt, p->cfg.name, slot, "iam-role", NULL, "%s", slot_iam_suffix[k]);
-    for (size_t i = 0; i < 4 && i < rt.n; i++)
-        t[i] = (struct iam_tag){ rt.t[i].key, rt.t[i].value };
     if (!s->have_role[k] && (rc = slot_iam_trust(p, &trust, e)) == 0 &&
-        iam_create_role(&p->aws, s->name[k], SLOT_IAM_PATH, buf_str(&trust), t, 4, e) < 0)
+        iam_create_role(&p->aws, s->name[k], SLOT_IAM_PATH, buf_str(&trust), t, nt, e) < 0)
         rc = slot_iam_exists_ok(e);
     buf_release(&trust);
     if (rc == 0 && !s->policy_ok[k])
         rc = iam_put_role_policy(&p->aws, s->name[k], SLOT_IAM_POLICY,
                                  buf_str(&s->policy[k]), e);
-    t[3].value = "instance-profile";
-    if (rc == 0 && !s->have_profile[k]) {
-        s->fresh = 1;
-        if (iam_create_instance_profile(&p->aws, s->name[k], SLOT_IAM_PATH, t, 4, e) < 0)
-            rc = slot_iam_exists_ok(e);
-    }
-    if (rc == 0 && !s->role_in_profile[k]) {
-        s->fresh = 1;
-        if (iam_add_role_to_instance_profile(&p->aws, s->name[k], s->name[k], e) < 0 &&
-            strcmp(e->code, "LimitExceeded") != 0)
-            rc = -1;   /* LimitExceeded: a resend after success; it holds one role */
-        else
-            err_init(e);
-    }
+    nt = slot_iam_tags(p, slot, k, "instance-profile", &rt, t);
+    if (rc == 0 && !s->have_profile[k] &&
+        iam_create_instance_profile(&p->aws, s->name[k], SLOT_IAM_PATH, t, nt, e) < 0)
+        rc = slot_iam_exists_ok(e);
+    /* A profile holds one role: one read just before said ours is not
+     * there, so a refusal (LimitExceeded) means another role is, an error. */
+    if (rc == 0 && !s->role_in_profile[k])
+        rc = iam_add_role_to_instance_profile(&p->aws, s->name[k], s->name[k], e);
     return rc < 0 ? err_wrap(e, "IAM role/profile %s", s->name[k]) : 0;
 }
 

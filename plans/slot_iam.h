@@ -24,7 +24,6 @@ struct slot_iam {
     int policy_ok[SLOT_IAM_N];
     int have_policy[SLOT_IAM_N];
     struct buf policy[SLOT_IAM_N];    /* the wanted documents (JSON) */
-    int fresh;                        /* a profile made or changed this run */
 };
 
 /* "NAME-SLOT-master" / "NAME-SLOT-node". */

@@ -157,7 +157,6 @@ void slot_net_decide(struct paas *p, const char *slot, const struct shell_world 
     for (int g = 0; g < SLOT_N_SG; g++) {
         struct ec2_perm want[SLOT_NET_MAX_RULES];
         char name[128];
-        size_t k = slot_net_rules(p, w, n, (enum slot_sg)g, want);
         snprintf(name, sizeof(name), "%s-%s-%s", p->cfg.name, slot, slot_sg_role[g]);
         n->todo_sg[g] = !n->have_sg[g];
         n->todo_rules[g] = n->todo_sg[g] || slot_net_missing(p, w, n, (enum slot_sg)g, want) > 0;
@@ -165,7 +164,7 @@ void slot_net_decide(struct paas *p, const char *slot, const struct shell_world 
                               : DIFF_EXISTS, "security-group", name, n->sg[g].id,
                               "%s of slot %s%s", g == SLOT_SG_MASTER ? "masters" : "every instance",
                               slot, !n->todo_sg[g] && n->todo_rules[g] ?
-                              "; add the missing rules" : k ? "" : "");
+                              "; add the missing rules" : "");
     }
     slot_net_decide_stale(n, d);
 }
