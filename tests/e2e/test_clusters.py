@@ -275,6 +275,16 @@ rc, out, err, _ = run("plan", "a")
 check("plan a after up a: nothing to do", rc == 0 and "0 to create, 0 to update" in out, out[-600:])
 check("plan a shows kubernetes_version", "1.31.4" in out, out[-600:])
 
+# AWS_ENDPOINT_URL_IAM sends IAM, and only IAM, elsewhere.
+iam_proxy = FaultProxy(w.moto.url)
+proxy.log.clear()
+rc, out, err, _ = run("plan", "a", AWS_ENDPOINT_URL_IAM=iam_proxy.url)
+iam_actions = ("GetRole", "GetInstanceProfile", "GetRolePolicy")
+check("AWS_ENDPOINT_URL_IAM is honoured for IAM calls only",
+      rc == 0 and iam_proxy.actions() and set(iam_proxy.actions()) <= set(iam_actions) and
+      not set(proxy.actions()) & set(iam_actions), (rc, iam_proxy.actions(), proxy.actions()))
+iam_proxy.stop()
+
 # ---- up b (6 minions): nothing open between a and b; IAM calls do not grow ---------------------------
 
 CFG = w.write_config(cfg_text(b_minions=6))
