@@ -494,11 +494,9 @@ static void slot_decide_elb(struct paas *p, struct slot_plan *s, struct diff *d)
 static void slot_decide_version(struct paas *p, struct slot_plan *s, struct diff *d)
 {
     const char *other = NULL;
-    size_t n = 0;
     char name[64];
     for (size_t i = 0; i < s->n_alive; i++) {
         const char *v = s->alive[i].i->tags.k8s_version;
-        n++;
         if (v[0] && strcmp(v, s->cc->kubernetes_version) != 0)
             other = v;
     }
@@ -506,7 +504,7 @@ static void slot_decide_version(struct paas *p, struct slot_plan *s, struct diff
     diff_add(d, DIFF_EXISTS, "kubernetes", name, NULL, "version %s%s%s%s",
              s->cc->kubernetes_version, other ? "; running instances were built with " : "",
              other ? other : "", other ? " (bring up the other slot to upgrade)" :
-             n ? "" : " for the instances to launch");
+             s->n_alive ? "" : " for the instances to launch");
 }
 
 static int slot_decide(struct paas *p, struct slot_plan *s, struct diff *d,
@@ -881,8 +879,8 @@ int plan_up_slot(struct paas *p, const char *slot, int apply, struct diff *d,
         goto out;
     if (!s.have_shell && apply) {
         err_set(e, ERR_REFUSED, "slot %s needs the shell (VPC, private subnets, node "
-                "security group, both ELBs, the hosted zone and the private zone), and it is not all "
-                "there: run 'paasctl up shell' first", slot);
+                "security group, both ELBs, the hosted zone and the private zone), and "
+                "it is not all there: run 'paasctl up shell' first", slot);
         goto out;
     }
     if (!s.have_shell)
