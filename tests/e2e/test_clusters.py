@@ -405,6 +405,14 @@ check("status table has a KUBERNETES column and slot a's API version",
 rc, out, err, took = run("up", "a", "--no-wait", cfg=CFG)
 check("up a --no-wait exits 0", rc == 0 and "not waiting" not in err, err[-400:])
 
+# Reached but never ready: a node goes NotReady; up a gives up naming the check.
+node0 = [i for i in instances("a") if tags_of(i)["paasctl:role"] == "minion"][0]["PrivateDnsName"]
+kube("POST", f"/_standin/nodes/{node0}/ready", {"ready": False})
+rc, out, err, took = run("up", "a", cfg=CFG, PAASCTL_CLUSTER_WAIT_S="3")
+check("up a fails (exit 1) when the reachable cluster does not become ready, naming the check and node",
+      rc == 1 and "not ready" in err and "nodes" in err and node0 in err, (rc, err[-600:]))
+kube("POST", f"/_standin/nodes/{node0}/ready", {"ready": True})
+
 # Unreachable API: the kubeconfig names a port where nothing listens.
 dead = os.path.join(w.dir, "dead.kubeconfig")
 with open(os.path.join(kdir, "kubeconfig")) as f:
@@ -430,6 +438,8 @@ check("slot b's roles stay", sorted(r["RoleName"] for r in iam.list_roles(PathPr
 left_sg = ec2.describe_security_groups(Filters=[{"Name": "tag:paasctl:paas", "Values": [NAME]},
                                                 {"Name": "tag:paasctl:slot", "Values": ["a"]}])["SecurityGroups"]
 check("teardown a leaves no security group of slot a", not left_sg, [g["GroupId"] for g in left_sg])
+check("teardown a leaves no slot bucket (no key object)",
+      f"{NAME}-a-config" not in [b["Name"] for b in s3.list_buckets()["Buckets"]])
 rec = a_records(zone_by_name(PRIVATE, True))
 check("teardown a leaves no record of slot a", not any(".a." + PRIVATE in n for n in rec) and
       f"api.b.{PRIVATE}." in rec, rec)
