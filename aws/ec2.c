@@ -41,6 +41,8 @@ void ec2_parse_tags(const void *parent_xml_node, struct ec2_tags *t)
             aws_xml_text(it, "value", t->role, sizeof(t->role));
         else if (strcmp(key, "paasctl:traffic") == 0)
             aws_xml_text(it, "value", t->traffic, sizeof(t->traffic));
+        else if (strcmp(key, "paasctl:k8s-version") == 0)
+            aws_xml_text(it, "value", t->k8s_version, sizeof(t->k8s_version));
     }
 }
 
@@ -421,16 +423,23 @@ int ec2_vpc_dns_hostnames(struct aws_client *c, const char *vpc, int *on,
 
 /* ---- mutations --------------------------------------------------------------- */
 
-void ec2_query_tag_spec(struct aws_query *q, const char *rtype,
-                        const struct ec2_tag *t, size_t n)
+/* TagSpecification.k for rtype. */
+static void ec2_query_tag_spec_k(struct aws_query *q, int k, const char *rtype,
+                                 const struct ec2_tag *t, size_t n)
 {
     if (!n)
         return;
-    aws_query_add(q, "TagSpecification.1.ResourceType", rtype);
+    aws_query_addf(q, rtype, "TagSpecification.%d.ResourceType", k);
     for (size_t i = 0; i < n; i++) {
-        aws_query_addf(q, t[i].key, "TagSpecification.1.Tag.%zu.Key", i + 1);
-        aws_query_addf(q, t[i].value, "TagSpecification.1.Tag.%zu.Value", i + 1);
+        aws_query_addf(q, t[i].key, "TagSpecification.%d.Tag.%zu.Key", k, i + 1);
+        aws_query_addf(q, t[i].value, "TagSpecification.%d.Tag.%zu.Value", k, i + 1);
     }
+}
+
+void ec2_query_tag_spec(struct aws_query *q, const char *rtype,
+                        const struct ec2_tag *t, size_t n)
+{
+    ec2_query_tag_spec_k(q, 1, rtype, t, n);
 }
 
 /* CreateTags takes up to 1000 resource ids per call (EC2 API reference). */
@@ -676,6 +685,59 @@ static void ec2_query_user_data(struct aws_query *q, const char *text)
     free(b64);
 }
 
+/* The cluster nodes' options (SPEC.md "Clusters", IAM): a second group,
+ * the instance profile, IMDSv2 only with room for one more hop (pods on
+ * the host network and behind it reach IMDS too), an encrypted gp3 root. */
+static void ec2_run_node_options(struct aws_query *q, const struct ec2_run_spec *s)
+{
+    char gb[16];
+    if (s->extra_group && *s->extra_group)
+        aws_query_add(q, "SecurityGroupId.2", s->extra_group);
+    if (s->iam_profile && *s->iam_profile)
+        aws_query_add(q, "IamInstanceProfile.Name", s->iam_profile);
+    if (s->imds_v2_only) {
+        aws_query_add(q, "MetadataOptions.HttpTokens", "required");
+        aws_query_add(q, "MetadataOptions.HttpPutResponseHopLimit", "2");
+        aws_query_add(q, "MetadataOptions.HttpEndpoint", "enabled");
+    }
+    if (s->root_gb > 0 && s->root_device && *s->root_device) {
+        snprintf(gb, sizeof(gb), "%d", s->root_gb);
+        aws_query_add(q, "BlockDeviceMapping.1.DeviceName", s->root_device);
+        aws_query_add(q, "BlockDeviceMapping.1.Ebs.VolumeSize", gb);
+        aws_query_add(q, "BlockDeviceMapping.1.Ebs.VolumeType", "gp3");
+        aws_query_add(q, "BlockDeviceMapping.1.Ebs.Encrypted", "true");
+        aws_query_add(q, "BlockDeviceMapping.1.Ebs.DeleteOnTermination", "true");
+    }
+}
+
+int ec2_image_root_device(struct aws_client *c, const char *ami, char *out,
+                          size_t size, int *found, struct err *e)
+{
+    struct aws_query q;
+    xmlDoc *doc;
+    xmlNode *img;
+    int rc;
+    *found = 0;
+    out[0] = '\0';
+    aws_query_init(&q, AWS_EC2, "DescribeImages");
+    aws_query_add(&q, "ImageId.1", ami);
+    rc = aws_query_call(c, &q, 1, &doc, e);
+    aws_query_release(&q);
+    if (rc < 0) {
+        if (strncmp(e->code, "InvalidAMIID.", 13) != 0)
+            return -1;
+        err_init(e);
+        return 0;
+    }
+    img = aws_xml_first(aws_xml_child(xmlDocGetRootElement(doc), "imagesSet"), "item");
+    if (img) {
+        aws_xml_text(img, "rootDeviceName", out, size);
+        *found = out[0] != '\0';
+    }
+    xmlFreeDoc(doc);
+    return 0;
+}
+
 struct aws_batch_item *ec2_run_instances(struct aws_batch *b,
                                          const struct ec2_run_spec *s)
 {
@@ -702,7 +764,10 @@ struct aws_batch_item *ec2_run_instances(struct aws_batch *b,
         aws_query_add(&it->q, "KeyName", s->key_name);
     if (s->user_data)
         ec2_query_user_data(&it->q, s->user_data);
+    ec2_run_node_options(&it->q, s);
     ec2_query_tag_spec(&it->q, "instance", s->tags, s->n_tags);
+    if (s->tag_volumes)
+        ec2_query_tag_spec_k(&it->q, 2, "volume", s->tags, s->n_tags);
     return it;
 }
 

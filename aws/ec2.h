@@ -23,6 +23,7 @@ struct ec2_tags {
     char slot[16];
     char role[32];
     char traffic[16];
+    char k8s_version[16];     /* paasctl:k8s-version, on slot instances */
 };
 
 struct ec2_vpc {
@@ -252,9 +253,20 @@ struct ec2_run_spec {
     int public_ip;              /* bastion: a public address in a public subnet */
     const struct ec2_tag *tags;
     size_t n_tags;
+    /* SPEC.md "Clusters": the slot's nodes. */
+    const char *extra_group;    /* a second security group; NULL = none */
+    const char *iam_profile;    /* instance profile name; NULL = none */
+    int imds_v2_only;           /* HttpTokens=required, hop limit 2 (pods) */
+    const char *root_device;    /* with root_gb: the AMI's root device name */
+    int root_gb;                /* >0: encrypted gp3 root volume this size */
+    int tag_volumes;            /* the tags go on the volumes too */
 };
 struct aws_batch_item *ec2_run_instances(struct aws_batch *b,
                                          const struct ec2_run_spec *s);
+/* The root device name of the image ("/dev/sda1", "/dev/xvda"); *found = 0
+ * when the image is unknown. One DescribeImages call. */
+int ec2_image_root_device(struct aws_client *c, const char *ami, char *out,
+                          size_t size, int *found, struct err *e);
 /* The instances a RunInstances item launched (malloc'd; caller frees). */
 int ec2_run_result(const struct aws_batch_item *it, struct ec2_instance **out,
                    size_t *n, struct err *e);

@@ -72,35 +72,42 @@ static void r53_zone_id(const char *raw, char *out, size_t size)
     snprintf(out, size, "%s", slash ? slash + 1 : raw);
 }
 
-int r53_find_zone(struct aws_client *c, const char *dns_name,
-                  struct r53_zone *out, int *found, struct err *e)
+/* ListHostedZonesByName from dns_name: the first zone of that name whose
+ * PrivateZone flag is want_private (-1: either). */
+static int r53_find_kind(struct aws_client *c, const char *dns_name,
+                         int want_private, struct r53_zone *out, int *found,
+                         struct err *e)
 {
     struct buf q = BUF_INIT;
     char want[256];
     xmlDoc *doc;
-    xmlNode *z;
     int rc;
     *found = 0;
     memset(out, 0, sizeof(*out));
     r53_fqdn(dns_name, want, sizeof(want));
     buf_puts(&q, "dnsname=");
     buf_uri_encode(&q, want, strlen(want), 0);
-    buf_puts(&q, "&maxitems=1");
+    buf_puts(&q, want_private < 0 ? "&maxitems=1" : "&maxitems=20");
     rc = r53_call(c, "GET", "/2013-04-01/hostedzonesbyname", buf_str(&q), NULL,
                   "ListHostedZonesByName", 1, &doc, e);
     buf_release(&q);
     if (rc < 0)
         return -1;
-    /* The list starts at dnsname in name order: the first zone is ours only
-     * if its name is exactly the one asked for. */
-    z = aws_xml_first(aws_xml_child(xmlDocGetRootElement(doc), "HostedZones"),
-                      "HostedZone");
-    if (z) {
-        char raw[128] = "";
+    /* The list starts at dnsname in name order: only zones named exactly
+     * that are candidates. */
+    for (xmlNode *z = aws_xml_first(aws_xml_child(xmlDocGetRootElement(doc), "HostedZones"),
+                                    "HostedZone");
+         z && !*found; z = aws_xml_next(z, "HostedZone")) {
+        char raw[128] = "", priv[8] = "";
         aws_xml_text(z, "Name", out->name, sizeof(out->name));
+        if (strcmp(out->name, want) != 0)
+            break;
+        aws_xml_text(z, "Config/PrivateZone", priv, sizeof(priv));
+        if (want_private >= 0 && (strcmp(priv, "true") == 0) != want_private)
+            continue;
         aws_xml_text(z, "Id", raw, sizeof(raw));
         r53_zone_id(raw, out->id, sizeof(out->id));
-        *found = strcmp(out->name, want) == 0;
+        *found = 1;
     }
     if (!*found)
         memset(out, 0, sizeof(*out));
@@ -108,9 +115,23 @@ int r53_find_zone(struct aws_client *c, const char *dns_name,
     return 0;
 }
 
-int r53_create_zone(struct aws_client *c, const char *dns_name,
-                    const char *caller_ref, const char *comment,
-                    struct r53_zone *out, struct err *e)
+int r53_find_zone(struct aws_client *c, const char *dns_name,
+                  struct r53_zone *out, int *found, struct err *e)
+{
+    return r53_find_kind(c, dns_name, -1, out, found, e);
+}
+
+int r53_find_private_zone(struct aws_client *c, const char *dns_name,
+                          struct r53_zone *out, int *found, struct err *e)
+{
+    return r53_find_kind(c, dns_name, 1, out, found, e);
+}
+
+/* CreateHostedZone; vpc_id NULL for a public zone. */
+static int r53_create(struct aws_client *c, const char *dns_name,
+                      const char *caller_ref, const char *comment,
+                      const char *vpc_id, const char *vpc_region,
+                      struct r53_zone *out, struct err *e)
 {
     struct buf b = BUF_INIT;
     xmlDoc *doc;
@@ -120,11 +141,17 @@ int r53_create_zone(struct aws_client *c, const char *dns_name,
     buf_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
              "<CreateHostedZoneRequest xmlns=\"" R53_NS "\">");
     r53_elem(&b, "Name", dns_name);
+    if (vpc_id) {
+        buf_puts(&b, "<VPC>");
+        r53_elem(&b, "VPCRegion", vpc_region);
+        r53_elem(&b, "VPCId", vpc_id);
+        buf_puts(&b, "</VPC>");
+    }
     r53_elem(&b, "CallerReference", caller_ref);
     buf_puts(&b, "<HostedZoneConfig>");
     r53_elem(&b, "Comment", comment);
-    buf_puts(&b, "<PrivateZone>false</PrivateZone></HostedZoneConfig>"
-             "</CreateHostedZoneRequest>");
+    buf_printf(&b, "<PrivateZone>%s</PrivateZone></HostedZoneConfig>"
+               "</CreateHostedZoneRequest>", vpc_id ? "true" : "false");
     rc = r53_call(c, "POST", "/2013-04-01/hostedzone", NULL, &b,
                   "CreateHostedZone", 0, &doc, e);
     buf_release(&b);
@@ -136,6 +163,21 @@ int r53_create_zone(struct aws_client *c, const char *dns_name,
     r53_zone_id(raw, out->id, sizeof(out->id));
     xmlFreeDoc(doc);
     return 0;
+}
+
+int r53_create_zone(struct aws_client *c, const char *dns_name,
+                    const char *caller_ref, const char *comment,
+                    struct r53_zone *out, struct err *e)
+{
+    return r53_create(c, dns_name, caller_ref, comment, NULL, NULL, out, e);
+}
+
+int r53_create_private_zone(struct aws_client *c, const char *dns_name,
+                            const char *caller_ref, const char *comment,
+                            const char *vpc_id, const char *vpc_region,
+                            struct r53_zone *out, struct err *e)
+{
+    return r53_create(c, dns_name, caller_ref, comment, vpc_id, vpc_region, out, e);
 }
 
 int r53_tag_zone(struct aws_client *c, const char *zone_id,

@@ -16,6 +16,16 @@ struct r53_zone {
  * ListHostedZonesByName call. */
 int r53_find_zone(struct aws_client *c, const char *dns_name,
                   struct r53_zone *out, int *found, struct err *e);
+/* The private zone named dns_name (SPEC.md "Clusters", DNS); public zones
+ * of the same name are passed over. One ListHostedZonesByName call. */
+int r53_find_private_zone(struct aws_client *c, const char *dns_name,
+                          struct r53_zone *out, int *found, struct err *e);
+/* CreateHostedZone of a private zone associated with the VPC vpc_id of
+ * vpc_region at creation. */
+int r53_create_private_zone(struct aws_client *c, const char *dns_name,
+                            const char *caller_ref, const char *comment,
+                            const char *vpc_id, const char *vpc_region,
+                            struct r53_zone *out, struct err *e);
 /* CreateHostedZone. caller_ref must be unique per creation (AWS refuses a
  * reference used before, even for a deleted zone). */
 int r53_create_zone(struct aws_client *c, const char *dns_name,

@@ -6,6 +6,7 @@
 
 #include <openssl/evp.h>
 
+#include "aws/sts.h"
 #include "aws/xml.h"
 #include "core/util.h"
 
@@ -31,6 +32,46 @@ static void s3_target_init(struct aws_client *c, const char *bucket,
         buf_uri_encode(&t->path, key, strlen(key), 1);
 }
 
+/* The account these credentials belong to, asked once per run: every S3
+ * call carries it as x-amz-expected-bucket-owner, so a bucket of the same
+ * name owned by anyone else answers 403 instead of being used (SPEC.md
+ * "Clusters": whoever owns the slot bucket runs code on every node). */
+static int s3_owner(struct aws_client *c, struct err *e)
+{
+    struct sts_identity id;
+    if (c->account[0])
+        return 0;
+    if (sts_get_caller_identity(c, &id, e) < 0)
+        return err_wrap(e, "asking STS which account owns our S3 buckets");
+    if (!id.account[0])
+        return err_set(e, ERR_FAILED, "STS GetCallerIdentity named no account");
+    snprintf(c->account, sizeof(c->account), "%s", id.account);
+    return 0;
+}
+
+/* Says what a refused bucket means and what to do about it. */
+static int s3_explain(const struct aws_client *c, const char *bucket,
+                      struct err *e)
+{
+    if (e->http_status == 403 && (strcmp(e->code, "AccessDenied") == 0 ||
+                                  strcmp(e->code, "Forbidden") == 0 || !e->code[0]))
+        return err_wrap(e, "bucket %s is not owned by account %s (S3 answered 403 "
+                        "to a request that names it as the expected owner): another "
+                        "account owns that name, and paasctl never uses a bucket it "
+                        "does not own. Choose another [paas] name or state_bucket "
+                        "(or check these credentials may use S3)", bucket, c->account);
+    if (e->http_status == 301 || strcmp(e->code, "PermanentRedirect") == 0 ||
+        strcmp(e->code, "AuthorizationHeaderMalformed") == 0 ||
+        strcmp(e->code, "IllegalLocationConstraintException") == 0)
+        return err_wrap(e, "bucket %s exists in another region than %s: set [paas] "
+                        "region to the bucket's region, or choose another [paas] name "
+                        "or state_bucket (bucket names are global)", bucket, c->region);
+    if (strcmp(e->code, "BucketAlreadyExists") == 0)
+        return err_wrap(e, "bucket name %s is taken by another AWS account: choose "
+                        "another [paas] name or state_bucket", bucket);
+    return -1;
+}
+
 /* One S3 call; resp may be NULL when the body is not wanted. */
 static int s3_call(struct aws_client *c, const char *method, const char *bucket,
                    const char *key, const char *query, const void *body,
@@ -41,11 +82,19 @@ static int s3_call(struct aws_client *c, const char *method, const char *bucket,
     struct s3_target t;
     struct aws_response local;
     struct aws_request req;
+    struct sigv4_header all[8];
     int rc;
+    if (nh + 1 > sizeof(all) / sizeof(all[0]))
+        return err_set(e, ERR_FAILED, "too many S3 headers for %s", action);
+    if (s3_owner(c, e) < 0)
+        return -1;
+    for (size_t i = 0; i < nh; i++)
+        all[i] = h[i];
+    all[nh++] = (struct sigv4_header){ "x-amz-expected-bucket-owner", c->account };
     s3_target_init(c, bucket, key, &t);
     req = (struct aws_request){
         .svc = AWS_S3, .method = method, .path = buf_str(&t.path),
-        .query = query, .body = body, .body_len = len, .headers = h,
+        .query = query, .body = body, .body_len = len, .headers = all,
         .n_headers = nh, .action = action, .idempotent = 1,
         .host_prefix = t.prefix[0] ? t.prefix : NULL,
     };
@@ -56,6 +105,8 @@ static int s3_call(struct aws_client *c, const char *method, const char *bucket,
     rc = aws_send(c, &req, resp ? resp : &local, e);
     aws_response_release(&local);
     buf_release(&t.path);
+    if (rc < 0)
+        s3_explain(c, bucket, e);
     return rc;
 }
 

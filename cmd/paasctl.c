@@ -104,7 +104,7 @@ static const struct cmd commands[] = {
       "update (~), destroy (-) or leave as it is (=), then the totals. Sends no\n"
       "mutating request. -o json prints the same as one document.\n", NULL },
     { "up", cmd_up, CMD_NEEDS_CONFIG | CMD_NEEDS_AWS | CMD_MUTATES,
-      "converge the shell or a slot to the configuration", "up shell|a|b",
+      "converge the shell or a slot to the configuration", "up shell|a|b [--no-wait]",
       "up shell: the state bucket, VPC, subnets, gateways, routes, security\n"
       "groups, bastion, hosted zone and the live and pre-live ELBs.\n"
       "up a|b: the slot's config bucket, auth server, master, ingress nodes and\n"
@@ -112,7 +112,10 @@ static const struct cmd commands[] = {
       "nodes behind the pre-live ELB. Needs the shell (exit 3 without it).\n"
       "Creates only what is missing, converges counts both ways (the newest\n"
       "extras go), and is safe to re-run after a crash or Ctrl-C.\n"
-      "  --dry-run   print the plan, change nothing\n", cmd_up_prepare },
+      "Then up a|b waits until the slot's API answers and its nodes are Ready,\n"
+      "when the API can be reached from here (else it says how to check).\n"
+      "  --dry-run   print the plan, change nothing\n"
+      "  --no-wait   do not wait for the cluster\n", cmd_up_prepare },
     { "teardown", cmd_teardown, CMD_NEEDS_CONFIG | CMD_NEEDS_AWS | CMD_MUTATES,
       "destroy the shell or a slot and everything it owns", "teardown a|b|shell",
       "teardown a|b: deregisters the slot's ingress nodes from both ELBs,\n"
@@ -259,6 +262,8 @@ static void setup_context(struct paas *p)
     p->knobs.retry_base_ms = env_long("PAASCTL_RETRY_BASE_MS", 0, 1, 60000);
     p->knobs.poll_ms = env_long("PAASCTL_POLL_MS", 0, 1, 600000);
     p->knobs.dependency_wait_s = env_long("PAASCTL_DEPENDENCY_WAIT_S", 0, 0, 7200);
+    p->knobs.iam_wait_s = env_long("PAASCTL_IAM_WAIT_S", -1, 0, 3600);
+    p->knobs.cluster_wait_s = env_long("PAASCTL_CLUSTER_WAIT_S", 0, 1, 86400);
     p->clock = env_wall_clock_ts;
 }
 

@@ -21,6 +21,11 @@ static json_t *status_elb_json(const struct status_elb *s)
                      "out_of_service", (json_int_t)s->out_of_service);
 }
 
+static json_t *status_str_or_null(const char *s)
+{
+    return s[0] ? json_string(s) : json_null();
+}
+
 static json_t *status_slot_json(const struct status_report *r, const char *slot)
 {
     json_t *list = json_array();
@@ -28,22 +33,20 @@ static json_t *status_slot_json(const struct status_report *r, const char *slot)
         const struct ec2_instance *in = &r->instances[i];
         if (strcmp(in->tags.slot, slot) != 0)
             continue;
-        json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s, s:s}",
+        json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}",
                               "id", in->id, "role", in->tags.role,
                               "state", in->state, "zone", in->az,
-                              "traffic", in->tags.traffic));
+                              "traffic", in->tags.traffic,
+                              "k8s_version", in->tags.k8s_version));
     }
     if (json_array_size(list) == 0) {
         json_decref(list);
         return json_null();
     }
-    return json_pack("{s:o}", "instances", list);
+    return json_pack("{s:o, s:o}", "instances", list, "api_version",
+                     status_str_or_null(r->api_version[slot[0] == 'b']));
 }
 
-static json_t *status_str_or_null(const char *s)
-{
-    return s[0] ? json_string(s) : json_null();
-}
 
 static json_t *status_drift_json(const struct status_report *r)
 {
@@ -104,11 +107,13 @@ static void status_print_slot(const struct status_report *r, const char *slot,
         const struct ec2_instance *in = &r->instances[i];
         if (strcmp(in->tags.slot, slot) != 0 || strcmp(slot, "shell") == 0)
             continue;
-        table_add(t, slot, in->tags.role, in->id, in->state);
+        /* The version it was built with (SPEC.md "Tags"). */
+        table_add(t, slot, in->tags.role, in->id, in->state,
+                  in->tags.k8s_version[0] ? in->tags.k8s_version : "-");
         any = 1;
     }
     if (!any)
-        table_add(t, slot, "-", "no instances", "");
+        table_add(t, slot, "-", "no instances", "", "");
 }
 
 static void status_print_problems(const struct status_report *r)
@@ -166,12 +171,15 @@ static void status_print_table(struct paas *p, const struct status_report *r)
     table_print(&t);
     table_release(&t);
     putchar('\n');
-    table_init(&t, 4);
-    table_add(&t, "SLOT", "ROLE", "INSTANCE", "STATE");
+    table_init(&t, 5);
+    table_add(&t, "SLOT", "ROLE", "INSTANCE", "STATE", "KUBERNETES");
     status_print_slot(r, "a", &t);
     status_print_slot(r, "b", &t);
     table_print(&t);
     table_release(&t);
+    for (int k = 0; k < 2; k++)
+        if (r->api_version[k][0])
+            printf("slot %c API: Kubernetes %s\n", 'a' + k, r->api_version[k]);
     status_print_problems(r);
     status_print_journal(r);
 }

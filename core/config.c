@@ -3,8 +3,8 @@
  * the rules between keys (subnets in the VPC, one per zone...) run last. */
 #include "config.h"
 
-#include "buf.h"
 #include "core/env.h"
+#include "buf.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -1098,7 +1098,7 @@ static int config_check_elb(struct config_parse *p)
 int config_default_kubeconfig(const struct config *cfg, const char *slot, char *out,
                               size_t size)
 {
-    const char *home = getenv("HOME");
+    const char *home = env_get("HOME");
     int n;
     if (!home || !*home)
         return -1;

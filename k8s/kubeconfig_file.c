@@ -6,6 +6,7 @@
  * that held the key is wiped. */
 #include "k8s/kubeconfig_file.h"
 
+#include "core/env.h"
 #include "k8s/kubeconfig.h"
 
 #include <errno.h>
@@ -328,7 +329,7 @@ int k8s_write_private_file(const char *path, const char *data, size_t len,
 
 int k8s_kubeconfig_merge_path(char *out, size_t size)
 {
-    const char *env = getenv("KUBECONFIG"), *home = getenv("HOME");
+    const char *env = env_get("KUBECONFIG"), *home = env_get("HOME");
     int n;
     if (env && *env) {
         size_t len = strcspn(env, ":");

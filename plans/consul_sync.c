@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/env.h"
 #include "consul/kv.h"
 #include "k8s/kubeconfig.h"
 
@@ -93,7 +94,7 @@ static void kvs_del(struct consul_kvs *l, const char *key)
 /* [consul] token_file, else CONSUL_HTTP_TOKEN; "" = none. */
 static int sync_token(const struct config *cfg, struct buf *tok, struct err *e)
 {
-    const char *env = getenv("CONSUL_HTTP_TOKEN");
+    const char *env = env_get("CONSUL_HTTP_TOKEN");
     if (cfg->consul_token_file[0]) {
         if (k8s_read_file(cfg->consul_token_file, 64 * 1024, "[consul] token_file", tok, e) < 0)
             return -1;

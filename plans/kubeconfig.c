@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/env.h"
 #include "core/pki.h"
 #include "k8s/kubeconfig.h"
 #include "k8s/kubeconfig_file.h"
@@ -18,7 +19,7 @@
  * it): paasctl:USER, with USER reduced to [A-Za-z0-9._-]. */
 static void kubeconfig_user(char *out, size_t size)
 {
-    const char *u = getenv("USER");
+    const char *u = env_get("USER");
     size_t n;
     if (!u || !*u)
         u = "operator";

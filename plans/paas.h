@@ -22,6 +22,11 @@ struct paas_knobs {
     long poll_ms;              /* PAASCTL_POLL_MS: first wait interval */
     long dependency_wait_s;    /* PAASCTL_DEPENDENCY_WAIT_S: how long teardown
                                 * retries DependencyViolation */
+    long iam_wait_s;           /* PAASCTL_IAM_WAIT_S: how long RunInstances is
+                                * retried while a new instance profile is not
+                                * yet visible to EC2 */
+    long cluster_wait_s;       /* PAASCTL_CLUSTER_WAIT_S: how long `up` waits
+                                * for a reachable cluster's nodes */
 };
 
 struct paas {

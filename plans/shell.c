@@ -19,6 +19,7 @@
 #include "aws/batch.h"
 #include "aws/s3.h"
 #include "plans/slot.h"
+#include "plans/private_zone.h"
 #include "plans/tags.h"
 #include "run/wait.h"
 
@@ -1138,15 +1139,17 @@ int plan_up_shell(struct paas *p, int apply, struct diff *d, struct err *e)
 {
     struct shell_world *w = calloc(1, sizeof(*w));
     struct shell_todo *t = calloc(1, sizeof(*t));
+    struct pzone pz;
     int rc = -1;
     if (!w || !t) {
         free(w);
         free(t);
         return err_set(e, ERR_FAILED, "out of memory");
     }
-    if (shell_read(p, SHELL_READ_ALL, w, e) < 0)
+    if (shell_read(p, SHELL_READ_ALL, w, e) < 0 || pzone_read(p, &pz, e) < 0)
         goto out;
     shell_decide(p, w, t, d);
+    pzone_decide(p, &pz, d);
     if (d->failed) {
         err_set(e, ERR_FAILED, "out of memory");
         goto out;
@@ -1161,7 +1164,8 @@ int plan_up_shell(struct paas *p, int apply, struct diff *d, struct err *e)
         wait_check_interrupt(p, "creating gateways, ELBs and the bastion", e) < 0 ||
         shell_round_c(p, w, t, d, e) < 0 ||
         wait_check_interrupt(p, "setting routes and health checks", e) < 0 ||
-        shell_round_d(p, w, t, d, e) < 0)
+        shell_round_d(p, w, t, d, e) < 0 ||
+        pzone_apply(p, &pz, w->vpc.id, d, e) < 0)
         goto out;
     rc = 0;
 out:

@@ -19,11 +19,17 @@
 #include "plans/bootstrap.h"
 #include "plans/elb_members.h"
 #include "plans/pki_store.h"
+#include "plans/private_zone.h"
 #include "plans/shell.h"
+#include "plans/slot_iam.h"
+#include "plans/slot_net.h"
 #include "plans/tags.h"
 #include "run/wait.h"
 
 #define SLOT_N_FILES 5
+/* Root volume of every node (GiB): images, etcd and logs need more than a
+ * stock image's 8 GiB. */
+#define SLOT_ROOT_GB 30
 
 const char *slot_role_name(enum slot_role r)
 {
@@ -74,18 +80,9 @@ int slot_read_instances(struct paas *p, const char *slot,
 int slot_bucket_name(struct paas *p, const char *slot, char *out, size_t size,
                      int *exists, struct err *e)
 {
-    struct sts_identity id;
+    /* Owned by another account is an error (s3.c names it), never a reason
+     * to pick another name: the name is the contract the nodes rely on. */
     snprintf(out, size, "%s-%s-config", p->cfg.name, slot);
-    if (s3_head_bucket(&p->aws, out, exists, e) == 0)
-        return 0;
-    if (e->http_status != 403)
-        return err_wrap(e, "slot bucket %s", out);
-    /* Bucket names are global: someone else has this one. The account id
-     * makes ours unique and is the same on every run. */
-    err_init(e);
-    if (sts_get_caller_identity(&p->aws, &id, e) < 0)
-        return -1;
-    snprintf(out, size, "%s-%s-config-%s", p->cfg.name, slot, id.account);
     if (s3_head_bucket(&p->aws, out, exists, e) < 0)
         return err_wrap(e, "slot bucket %s", out);
     return 0;
@@ -95,7 +92,7 @@ void slot_record_name(const struct paas *p, const char *slot, const char *host,
                       char *out, size_t size)
 {
     size_t n = strlen(p->cfg.dns_zone);
-    snprintf(out, size, "%s.%s.%.240s%s", host, slot, p->cfg.dns_zone,
+    snprintf(out, size, "%s.%s.k8s.%.240s%s", host, slot, p->cfg.dns_zone,
              n && p->cfg.dns_zone[n - 1] == '.' ? "" : ".");
 }
 
@@ -149,6 +146,9 @@ struct slot_plan {
     int elb_todo[SHELL_N_LB];
     struct ec2_instance *now;     /* after the wait: every alive instance */
     size_t n_now;
+    struct slot_iam iam;          /* roles and instance profiles */
+    struct slot_net net;          /* the slot's security groups */
+    struct pzone pz;              /* the shell's private zone: api/auth */
 };
 
 static void slot_plan_release(struct slot_plan *s)
@@ -167,6 +167,7 @@ static void slot_plan_release(struct slot_plan *s)
     pki_store_release(&s->pki);
     free(s->records);
     free(s->now);
+    slot_iam_release(&s->iam);
 }
 
 static int slot_role_count(const struct slot_plan *s, int r)
@@ -255,12 +256,16 @@ static int slot_read(struct paas *p, struct slot_plan *s, struct err *e)
         return err_set(e, ERR_FAILED, "out of memory");
     if (shell_read(p, SHELL_READ_FOR_SLOT, s->shell, e) < 0)
         return -1;
-    s->have_shell = slot_shell_ready(p, s->shell);
-    if (slot_read_instances(p, s->slot, &s->seen, &s->n_seen, e) < 0 ||
-        slot_sort_alive(p, s, e) < 0 || slot_read_files(p, s, e) < 0)
+    if (pzone_read(p, &s->pz, e) < 0)
         return -1;
-    if (s->shell->have_zone &&
-        r53_list_records(&p->aws, s->shell->zone.id, &s->records, &s->n_records, e) < 0)
+    s->have_shell = slot_shell_ready(p, s->shell) && s->pz.have;
+    if (slot_read_instances(p, s->slot, &s->seen, &s->n_seen, e) < 0 ||
+        slot_sort_alive(p, s, e) < 0 || slot_read_files(p, s, e) < 0 ||
+        slot_iam_read(p, s->slot, s->bucket, &s->iam, e) < 0 ||
+        slot_net_read(p, s->slot, s->shell, &s->net, e) < 0)
+        return -1;
+    if (s->pz.have &&
+        r53_list_records(&p->aws, s->pz.zone.id, &s->records, &s->n_records, e) < 0)
         return -1;
     return 0;
 }
@@ -494,13 +499,36 @@ static void slot_decide_elb(struct paas *p, struct slot_plan *s, struct diff *d)
     }
 }
 
+/* The Kubernetes version (SPEC.md "Clusters"): what new instances install,
+ * and what the running ones were built with. A slot is not upgraded in
+ * place (that is what the other slot is for), so a difference is shown,
+ * not acted on. */
+static void slot_decide_version(struct paas *p, struct slot_plan *s, struct diff *d)
+{
+    const char *other = NULL;
+    char name[64];
+    for (size_t i = 0; i < s->n_alive; i++) {
+        const char *v = s->alive[i].i->tags.k8s_version;
+        if (v[0] && strcmp(v, s->cc->kubernetes_version) != 0)
+            other = v;
+    }
+    snprintf(name, sizeof(name), "%s-%s", p->cfg.name, s->slot);
+    diff_add(d, DIFF_EXISTS, "kubernetes", name, NULL, "version %s%s%s%s",
+             s->cc->kubernetes_version, other ? "; running instances were built with " : "",
+             other ? other : "", other ? " (bring up the other slot to upgrade)" :
+             s->n_alive ? "" : " for the instances to launch");
+}
+
 static int slot_decide(struct paas *p, struct slot_plan *s, struct diff *d,
                        struct err *e)
 {
     if (slot_render_files(p, s, e) < 0)
         return -1;
     slot_decide_traffic(s);
+    slot_decide_version(p, s, d);
     slot_decide_files(s, d);
+    slot_iam_decide(&s->iam, d);
+    slot_net_decide(p, s->slot, s->shell, &s->net, d);
     if (slot_decide_instances(p, s, d) < 0)
         return err_set(e, ERR_FAILED, "out of memory");
     slot_decide_dns(p, s, d);
@@ -664,11 +692,12 @@ static int slot_user_data(struct paas *p, struct slot_plan *s, int r,
 }
 
 static int slot_add_launch(struct paas *p, struct slot_plan *s, int r, int z,
-                           struct aws_batch *b, struct err *e)
+                           const char *root_dev, struct aws_batch *b, struct err *e)
 {
     struct buf ud = BUF_INIT;
     struct res_tags rt;
     struct ec2_run_spec spec;
+    struct ec2_tag tags[6];
     char token[65];
     if (slot_user_data(p, s, r, &ud, e) < 0) {
         buf_release(&ud);
@@ -678,15 +707,42 @@ static int slot_add_launch(struct paas *p, struct slot_plan *s, int r, int z,
     res_tags_init(&rt, p->cfg.name, s->slot, slot_role_name((enum slot_role)r),
                   r == ROLE_INGRESS ? s->traffic : NULL, "%s-%d",
                   slot_role_name((enum slot_role)r), z + 1);
+    memcpy(tags, rt.t, rt.n * sizeof(tags[0]));
+    tags[rt.n] = (struct ec2_tag){ TAG_K8S_VERSION, s->cc->kubernetes_version };
     spec = (struct ec2_run_spec){
         .ami = s->cc->ami, .type = slot_role_type(s, r),
-        .subnet = s->shell->priv[z].id, .security_group = s->shell->sg[SG_NODE].id,
+        .subnet = s->shell->priv[z].id, .security_group = s->net.sg[SLOT_SG_NODE].id,
         .key_name = p->cfg.key_name, .user_data = buf_str(&ud),
         .client_token = token, .count = s->g[r][z].launch,
-        .tags = rt.t, .n_tags = rt.n,
+        .tags = tags, .n_tags = rt.n + 1,
+        .extra_group = r == ROLE_MASTER ? s->net.sg[SLOT_SG_MASTER].id : NULL,
+        .iam_profile = s->iam.name[r == ROLE_MASTER ? SLOT_IAM_MASTER : SLOT_IAM_NODE],
+        .imds_v2_only = 1, .root_device = root_dev, .root_gb = SLOT_ROOT_GB,
+        .tag_volumes = 1,
     };
     ec2_run_instances(b, &spec)->ref = r * SHELL_Z + z;
     buf_release(&ud);
+    return 0;
+}
+
+/* The AMI's root device, so the mapping encrypts the root volume rather
+ * than adding a second one (Ubuntu /dev/sda1, Debian /dev/xvda). One call,
+ * only when something launches. */
+static int slot_root_device(struct paas *p, struct slot_plan *s, char *out,
+                            size_t size, struct err *e)
+{
+    int found = 0, any = 0;
+    for (int r = 0; r < SLOT_N_ROLES; r++)
+        for (int z = 0; z < p->cfg.n_zones; z++)
+            any |= s->g[r][z].launch > 0;
+    snprintf(out, size, "/dev/sda1");
+    if (!any || ec2_image_root_device(&p->aws, s->cc->ami, out, size, &found, e) < 0)
+        return any ? -1 : 0;
+    if (!found) {
+        log_info(&p->log, "image %s not found by DescribeImages; assuming root device "
+                 "/dev/sda1", s->cc->ami);
+        snprintf(out, size, "/dev/sda1");
+    }
     return 0;
 }
 
@@ -696,14 +752,15 @@ static int slot_apply_launch(struct paas *p, struct slot_plan *s, struct diff *d
                              struct err *e)
 {
     struct aws_batch b;
-    int rc = 0;
+    char root_dev[64];
+    int rc = slot_root_device(p, s, root_dev, sizeof(root_dev), e);
     aws_batch_init(&b);
     for (int r = 0; r < SLOT_N_ROLES && rc == 0; r++)
         for (int z = 0; z < p->cfg.n_zones && rc == 0; z++)
             if (s->g[r][z].launch > 0)
-                rc = slot_add_launch(p, s, r, z, &b, e);
+                rc = slot_add_launch(p, s, r, z, root_dev, &b, e);
     if (rc == 0)
-        rc = aws_batch_run(&p->aws, &b, e);
+        rc = slot_iam_run_launch(p, &b, e);
     for (size_t i = 0; i < b.n; i++) {
         const struct slot_group *g = &s->g[b.items[i].ref / SHELL_Z][b.items[i].ref % SHELL_Z];
         struct ec2_instance *ins;
@@ -801,7 +858,7 @@ static int slot_apply_dns(struct paas *p, struct slot_plan *s, struct diff *d,
         ch[n] = (struct r53_change){ "UPSERT", &rec[n] };
         n++;
     }
-    if (r53_change(&p->aws, s->shell->zone.id, ch, n, e) < 0)
+    if (r53_change(&p->aws, s->pz.zone.id, ch, n, e) < 0)
         return err_wrap(e, "setting the api/auth records of slot %s", s->slot);
     return 0;
 }
@@ -838,6 +895,8 @@ static int slot_apply(struct paas *p, struct slot_plan *s, struct diff *d,
         wait_check_interrupt(p, "removing extra instances", e) < 0 ||
         slot_apply_extras(p, s, e) < 0 || slot_apply_start(p, s, e) < 0 ||
         slot_apply_retag(p, s, e) < 0 ||
+        slot_iam_apply(p, s->slot, &s->iam, e) < 0 ||
+        slot_net_apply(p, s->slot, s->shell, &s->net, d, e) < 0 ||
         wait_check_interrupt(p, "launching instances", e) < 0 ||
         slot_apply_launch(p, s, d, e) < 0 || slot_wait_running(p, s, e) < 0 ||
         slot_apply_dns(p, s, d, e) < 0 || slot_apply_elb(p, s, e) < 0)
@@ -869,8 +928,8 @@ int plan_up_slot(struct paas *p, const char *slot, int apply, struct diff *d,
         goto out;
     if (!s.have_shell && apply) {
         err_set(e, ERR_REFUSED, "slot %s needs the shell (VPC, private subnets, node "
-                "security group, both ELBs and the hosted zone), and it is not all "
-                "there: run 'paasctl up shell' first", slot);
+                "security group, both ELBs, the hosted zone and the private zone), and "
+                "it is not all there: run 'paasctl up shell' first", slot);
         goto out;
     }
     if (!s.have_shell)

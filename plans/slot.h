@@ -31,9 +31,8 @@ int slot_instance_alive(const struct ec2_instance *i);
 /* 1 if any alive ingress instance carries paasctl:traffic=live. */
 int slot_is_live(const struct ec2_instance *in, size_t n);
 
-/* The slot's config bucket: NAME-SLOT-config, or with the account id as a
- * suffix when that name belongs to someone else. *exists says whether it is
- * there (and ours). */
+/* The slot's config bucket: NAME-SLOT-config. *exists says whether it is
+ * there; one owned by another account is an error (SPEC.md "Clusters"). */
 int slot_bucket_name(struct paas *p, const char *slot, char *out, size_t size,
                      int *exists, struct err *e);
 

@@ -35,5 +35,10 @@ struct smoke_report {
  * kubeconfig: ERR_USAGE; AWS unreachable: ERR_FAILED). */
 int plan_smoke(struct paas *p, const char *slot, struct smoke_report *r,
                struct err *e);
+/* The same with only the first upto checks (upto = 3: the API answers,
+ * the nodes are Ready, kube-system runs; what `up` waits for), timeout_s
+ * instead of [smoke] timeout. */
+int plan_smoke_upto(struct paas *p, const char *slot, int upto, double timeout_s,
+                    struct smoke_report *r, struct err *e);
 
 #endif

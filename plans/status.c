@@ -11,6 +11,7 @@
 #include "core/strmap.h"
 #include "run/journal.h"
 #include "plans/shell.h"
+#include "plans/slot_wait.h"
 #include "plans/swap.h"
 #include "plans/tags.h"
 
@@ -169,6 +170,20 @@ static int status_state_bucket(struct paas *p, struct status_report *r, struct e
     return journal_list(p, STATUS_JOURNAL_ENTRIES, &r->journal, e);
 }
 
+/* Each slot's API version (SPEC.md "Clusters"), when a slot with a
+ * [cluster x] section has instances and its API answers from here. */
+static void status_api_versions(struct paas *p, struct status_report *r)
+{
+    static const char *const slots[2] = { "a", "b" };
+    for (int k = 0; k < 2; k++) {
+        int any = 0;
+        for (size_t i = 0; i < r->n_instances; i++)
+            any |= strcmp(r->instances[i].tags.slot, slots[k]) == 0;
+        if (any && p->cfg.cluster[k].present)
+            slot_api_version(p, slots[k], r->api_version[k], sizeof(r->api_version[k]));
+    }
+}
+
 int plan_status(struct paas *p, struct status_report *r, struct err *e)
 {
     memset(r, 0, sizeof(*r));
@@ -176,5 +191,8 @@ int plan_status(struct paas *p, struct status_report *r, struct err *e)
         status_find_instances(p, r, e) < 0 || status_state_bucket(p, r, e) < 0)
         return -1;
     status_traffic_slots(r);
-    return status_drift(r, e);
+    if (status_drift(r, e) < 0)
+        return -1;
+    status_api_versions(p, r);
+    return 0;
 }

@@ -33,6 +33,8 @@ struct status_report {
     int swap_pending;                 /* an interrupted cutover/rollback */
     char swap_command[16], swap_from[8], swap_to[8];
     json_t *journal;                  /* the newest records, newest first */
+    char api_version[2][64];          /* slot a, b: the API's /version when it
+                                       * can be reached from here, else "" */
 };
 
 /* Reads the world and computes drift: an ingress node whose

@@ -12,6 +12,7 @@
 #define TAG_SLOT "paasctl:slot"
 #define TAG_ROLE "paasctl:role"
 #define TAG_TRAFFIC "paasctl:traffic"
+#define TAG_K8S_VERSION "paasctl:k8s-version"
 
 struct res_tags {
     char name[128];          /* NAME-SLOT-suffix */

@@ -19,8 +19,11 @@
 #include "core/strmap.h"
 #include "core/util.h"
 #include "plans/elb_members.h"
+#include "plans/private_zone.h"
 #include "plans/shell.h"
 #include "plans/slot.h"
+#include "plans/slot_iam.h"
+#include "plans/slot_net.h"
 #include "plans/tags.h"
 #include "run/wait.h"
 
@@ -199,6 +202,8 @@ struct td_slot {
     size_t n_recs;
     char bucket[64];
     int have_bucket;
+    struct slot_iam_gone iam;
+    struct slot_net net;
 };
 
 static void td_slot_release(struct td_slot *t)
@@ -216,7 +221,7 @@ static int td_slot_read_dns(struct paas *p, struct td_slot *t, struct err *e)
     size_t n;
     char api[300], auth[300];
     const char *names[2] = { api, auth };
-    if (r53_find_zone(&p->aws, p->cfg.dns_zone, &t->zone, &t->have_zone, e) < 0)
+    if (pzone_find(p, &t->zone, &t->have_zone, e) < 0)
         return -1;
     if (!t->have_zone)
         return 0;
@@ -244,7 +249,8 @@ static int td_slot_read(struct paas *p, struct td_slot *t, struct err *e)
     if (elb_describe(&p->aws, names, SHELL_N_LB, t->lb, t->have_lb, e) < 0 ||
         elb_find_by_tag_key(&p->aws, key, &t->k8s_lbs, &t->n_k8s_lbs, e) < 0 ||
         ec2_describe_security_groups(&p->aws, f, 1, &t->k8s_sgs, &t->n_k8s_sgs, e) < 0 ||
-        td_slot_read_dns(p, t, e) < 0)
+        td_slot_read_dns(p, t, e) < 0 || slot_iam_teardown_read(p, t->slot, &t->iam, e) < 0 ||
+        slot_net_teardown_read(p, t->slot, &t->net, e) < 0)
         return -1;
     return slot_bucket_name(p, t->slot, t->bucket, sizeof(t->bucket), &t->have_bucket, e);
 }
@@ -285,6 +291,8 @@ static void td_slot_decide(struct td_slot *t, struct diff *d)
     if (t->have_bucket)
         diff_add(d, DIFF_DESTROY, "bucket", t->bucket, NULL, "bootstrap files of slot %s",
                  t->slot);
+    slot_net_teardown_decide(&t->net, d);
+    slot_iam_teardown_decide(&t->iam, d);
 }
 
 /* Every instance of the slot leaves both ELBs (the live one only holds
@@ -318,6 +326,11 @@ static int td_slot_apply(struct paas *p, struct td_slot *t, struct err *e)
         td_delete_groups(p, t->k8s_sgs[0].vpc_id, t->k8s_sgs, t->n_k8s_sgs, e) < 0)
         return -1;
     if (t->n_recs && td_delete_records(p, t->zone.id, t->recs, t->n_recs, e) < 0)
+        return -1;
+    if (slot_net_teardown_records(p, &t->net, e) < 0 ||
+        (t->net.n_gone &&
+         td_delete_groups(p, t->net.gone[0].vpc_id, t->net.gone, t->net.n_gone, e) < 0) ||
+        slot_iam_teardown_apply(p, &t->iam, e) < 0)
         return -1;
     if (t->have_bucket && s3_empty_and_delete(&p->aws, t->bucket, e) < 0)
         return err_wrap(e, "teardown, deleting bucket %s", t->bucket);
@@ -564,6 +577,7 @@ int plan_teardown_shell(struct paas *p, int apply, teardown_confirm_fn confirm,
     static const char *const slots[2] = { "a", "b" };
     struct td_slot t[2];
     struct shell_world *w;
+    struct pzone pz;
     int rc = -1;
     if (td_shell_interlock(p, e) < 0)
         return -1;
@@ -583,6 +597,8 @@ int plan_teardown_shell(struct paas *p, int apply, teardown_confirm_fn confirm,
     if (shell_read(p, SHELL_READ_ALL, w, e) < 0)
         goto out;
     td_shell_decide(p, w, d);
+    if (pzone_teardown_decide(p, &pz, d, e) < 0)
+        goto out;
     if (!apply || !diff_changes(d)) {
         rc = 0;
         goto out;
@@ -591,7 +607,7 @@ int plan_teardown_shell(struct paas *p, int apply, teardown_confirm_fn confirm,
         goto out;
     if (td_slot_apply(p, &t[0], e) < 0 || td_slot_apply(p, &t[1], e) < 0)
         goto out;
-    rc = td_shell_apply(p, w, e);
+    rc = pzone_teardown_apply(p, &pz, e) < 0 ? -1 : td_shell_apply(p, w, e);
 out:
     td_slot_release(&t[0]);
     td_slot_release(&t[1]);

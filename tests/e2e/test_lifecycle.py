@@ -109,6 +109,16 @@ class Env:
         rr = self.r53.list_resource_record_sets(HostedZoneId=z["Id"])["ResourceRecordSets"]
         return {r["Name"]: [v["Value"] for v in r.get("ResourceRecords", [])] for r in rr if r["Type"] == "A"}
 
+    def private_records(self):
+        """The A records of the private zone k8s.DNS_ZONE (SPEC.md "Clusters")."""
+        name = f"k8s.{NAME}.paas.example.com."
+        zs = [z for z in self.r53.list_hosted_zones()["HostedZones"]
+              if z["Name"] == name and z["Config"]["PrivateZone"]]
+        if not zs:
+            return {}
+        rr = self.r53.list_resource_record_sets(HostedZoneId=zs[0]["Id"])["ResourceRecordSets"]
+        return {r["Name"]: [v["Value"] for v in r.get("ResourceRecords", [])] for r in rr if r["Type"] == "A"}
+
     def tagged(self):
         """Every EC2 resource tagged paasctl:paas=NAME that still exists
         (terminated instances and deleted NAT gateways stay listed for a
@@ -161,24 +171,26 @@ def test_plan_empty(t):
     kinds = [l.split()[2] for l in lines]
     want = {"bucket": 1, "vpc": 1, "subnet": 4, "internet-gateway": 1, "elastic-ip": 2,
             "nat-gateway": 2, "route-table": 3, "security-group": 3, "instance": 1,
-            "dns-zone": 1, "elb": 2}
+            "dns-zone": 2, "elb": 2}   # the public zone and the private k8s. one
     check("plan shell on an empty account exits 0", rc == 0, err)
     check("plan shell on an empty account lists every shell resource as + create",
           {k: kinds.count(k) for k in want} == want and all(l.startswith("+ create") for l in lines),
           out)
-    check("plan shell says '21 to create'", "21 to create" in out, out)
+    check("plan shell says '22 to create'", "22 to create" in out, out)
     rc, out, err = t.run("-o", "json", "plan", "a", proxied=True)
     doc = json.loads(out) if rc == 0 else {}
     kinds = [i["kind"] for i in doc.get("items", []) if i["op"] == "create"]
     check("plan a -o json on an empty account lists the slot's bucket, its PKI, 5 files, "
-          "7 instances, 2 records and the ELB membership",
+          "2 roles and profiles, 2 groups, 7 instances, 2 records and the ELB membership",
           rc == 0 and kinds.count("instance") == 7 and kinds.count("object") == 5 and
           kinds.count("dns-record") == 2 and kinds.count("bucket") == 1 and
-          kinds.count("pki") == 1 and doc["totals"]["create"] == 16, out + err)
+          kinds.count("pki") == 1 and
+          kinds.count("iam-role") == 2 and kinds.count("instance-profile") == 2 and
+          kinds.count("security-group") == 2 and doc["totals"]["create"] == 22, out + err)
     check("plan a without the shell says that up needs 'up shell' first",
           "up shell" in doc.get("note", ""), out)
     rc, out, err = t.run("--dry-run", "up", "shell", proxied=True)
-    check("up shell --dry-run exits 0 and prints the plan", rc == 0 and "21 to create" in out, out + err)
+    check("up shell --dry-run exits 0 and prints the plan", rc == 0 and "22 to create" in out, out + err)
     bad = mutating(t.requests())
     check("plan and --dry-run sent no mutating request (proxy log)",
           not bad and len(t.requests()) > 10, f"{bad} of {len(t.requests())}")
@@ -378,8 +390,8 @@ def check_slot(t, slot, ingress=2, minions=3, traffic="prelive"):
     lbname = f"{NAME}-{traffic}"
     check(f"slot {slot}: its ingress nodes are registered with {lbname}",
           set(i["InstanceId"] for i in ing) <= set(t.members(lbname)), (t.members(lbname), ing))
-    recs = t.records()
-    zone = f"{NAME}.paas.example.com."
+    recs = t.private_records()
+    zone = f"k8s.{NAME}.paas.example.com."
     master = roles.get("master", [{}])[0].get("PrivateIpAddress")
     auth = roles.get("auth", [{}])[0].get("PrivateIpAddress")
     check(f"slot {slot}: api.{slot} and auth.{slot} point at the master's and auth's private IPs",
@@ -405,7 +417,7 @@ def test_up_slots(t):
         env = t.s3.get_object(Bucket=bucket, Key="env/master.env")["Body"].read().decode()
         check(f"slot {slot}: env/master.env names the slot, role and API host",
               f"PAASCTL_SLOT={slot}" in env and "PAASCTL_ROLE=master" in env and
-              f"PAASCTL_API_HOST=api.{slot}.{NAME}.paas.example.com" in env and "@" not in env, env)
+              f"PAASCTL_API_HOST=api.{slot}.k8s.{NAME}.paas.example.com" in env and "@" not in env, env)
         ud = t.ec2.describe_instance_attribute(InstanceId=inst[0]["InstanceId"], Attribute="userData")
         import base64
         text = base64.b64decode(ud["UserData"].get("Value", "")).decode(errors="replace")
@@ -639,7 +651,7 @@ def test_teardown(t):
           not left and not buckets and not lbs and t.zone() is None and not nats and not vpcs and
           not t.instances("shell"), (left, buckets, lbs, t.zone(), nats, vpcs))
     rc, out, err = t.run("plan", "shell")
-    check("plan shell after teardown lists everything to create again", rc == 0 and "21 to create" in out, out)
+    check("plan shell after teardown lists everything to create again", rc == 0 and "22 to create" in out, out)
 
 
 def main():

@@ -16,14 +16,17 @@ class Rule:
     or, with rewrite=fn, forwards and passes the upstream body through fn."""
 
     def __init__(self, action=None, status=503, body="", times=1, rewrite=None,
-                 match=None, delay=0.0, forward=False):
+                 match=None, delay=0.0, forward=False, match_headers=None):
         self.action, self.status, self.body = action, status, body
+        self.match_headers = match_headers   # fn(headers dict, lower-case keys) -> bool
         self.times, self.rewrite, self.match = times, rewrite, match
         self.delay, self.forward = delay, forward   # hold the request; then pass it on
         self.hits = 0
 
-    def applies(self, method, path, form):
+    def applies(self, method, path, form, headers=None):
         if self.times is not None and self.hits >= self.times:
+            return False
+        if self.match_headers and not self.match_headers(headers or {}):
             return False
         if self.action and form.get("Action", [""])[0] != self.action:
             return False
@@ -37,6 +40,7 @@ class FaultProxy:
         self.upstream = urllib.parse.urlparse(upstream)
         self.rules = []
         self.log = []          # (method, path, Action) of every request seen
+        self.headers_log = []  # (method, path, {lower-case header: value}) likewise
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -51,8 +55,10 @@ class FaultProxy:
                 form = urllib.parse.parse_qs(body.decode("latin-1")) if body else {}
                 action = form.get("Action", [""])[0]
                 proxy.log.append((self.command, self.path, action))
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                proxy.headers_log.append((self.command, self.path, headers))
                 for r in proxy.rules:
-                    if r.applies(self.command, self.path, form):
+                    if r.applies(self.command, self.path, form, headers):
                         r.hits += 1
                         if r.delay:
                             time.sleep(r.delay)

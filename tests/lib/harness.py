@@ -124,7 +124,7 @@ class Moto:
     """A moto_server on a free loopback port. auth=True: signature checking
     on, with an IAM user whose key is in .key_id/.secret."""
 
-    def __init__(self, auth=True, record=False, workdir=None):
+    def __init__(self, auth=True, record=False, workdir=None, extra_no_auth=0):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.auth = auth
@@ -134,7 +134,9 @@ class Moto:
             if k.startswith("AWS_"):
                 del env[k]
         if auth:
-            env["INITIAL_NO_AUTH_ACTION_COUNT"] = "3"
+            # extra_no_auth: more unchecked calls after the three that make
+            # the user (a test uses them to act as a second account).
+            env["INITIAL_NO_AUTH_ACTION_COUNT"] = str(3 + extra_no_auth)
         if record:
             env["MOTO_ENABLE_RECORDING"] = "True"
             env["MOTO_RECORDER_FILEPATH"] = os.path.join(self.workdir, "recording.jsonl")
