@@ -74,9 +74,8 @@ static int kubeconfig_sign_and_write(struct paas *p, const struct kubeconfig_opt
 {
     struct buf key = BUF_INIT, crt = BUF_INIT, yaml = BUF_INIT;
     char user_entry[96];
-    time_t now = time(NULL);
+    time_t now = paas_now(p);
     int rc = -1;
-    (void)p;
     snprintf(user_entry, sizeof(user_entry), "%s-admin", r->context);
     if (pki_client_cert(buf_str(ca_crt), buf_str(ca_key), r->user, KUBECONFIG_GROUP, o->ttl,
                         now, &key, &crt, e) == 0) {

@@ -33,12 +33,12 @@ static int pki_get(struct paas *p, const char *bucket, struct pki_object *o,
 
 /* The derived object of a key (a CA certificate, sa.pub), made anew. */
 static int pki_derive(int ki, struct pki_object *key, struct pki_object *dep,
-                      struct err *e)
+                      time_t now, struct err *e)
 {
     const char *cn = pki_ca_cn(ki);
     dep->create = 1;
     buf_reset(&dep->body);
-    return cn ? pki_ca_cert(buf_str(&key->body), cn, PKI_CA_DAYS, time(NULL), &dep->body, e)
+    return cn ? pki_ca_cert(buf_str(&key->body), cn, PKI_CA_DAYS, now, &dep->body, e)
               : pki_public_pem(buf_str(&key->body), &dep->body, e);
 }
 
@@ -60,7 +60,7 @@ static int pki_read_pair(struct paas *p, const char *bucket, struct pki_store *s
         if (pki_key_new(&key->body, e) < 0)
             return -1;
     }
-    return pki_derive(ki, key, dep, e);
+    return pki_derive(ki, key, dep, paas_now(p), e);
 }
 
 static int pki_read_token(struct paas *p, const char *bucket, struct pki_store *s,

@@ -51,7 +51,7 @@ int pzone_apply(struct paas *p, struct pzone *z, const char *vpc_id,
     /* A fresh reference each time, as for the public zone: a crashed
      * creation is found by name on the next run. */
     snprintf(ref, sizeof(ref), "paasctl-%s-private-%ld-%ld", p->cfg.name,
-             (long)time(NULL), (long)getpid());
+             (long)paas_now(p), (long)getpid());
     snprintf(tname, sizeof(tname), "%s-shell-zone-private", p->cfg.name);
     if (r53_create_private_zone(&p->aws, name, ref, "paasctl: the slots' private names",
                                 vpc_id, p->aws.region, &z->zone, e) < 0 ||
