@@ -329,7 +329,10 @@ static int run_mutating(struct paas *p, const struct cmd *c, int argc,
     rc = c->fn(p, argc, argv, e);
     p->aws.http.stop = NULL;   /* the journal and the unlock must still go out */
     err_init(&side);
-    if (journal_append(p, rc == 0 ? "ok" : "failed", rc == 0 ? "" : e->msg,
+    /* SPEC.md "Exit codes": the journal says "interrupted" for a run that
+     * stopped on SIGINT/SIGTERM, so nobody takes it for a failed change. */
+    if (journal_append(p, rc == 0 ? "ok" : interrupted ? "interrupted" : "failed",
+                       rc == 0 ? "" : e->msg,
                        p->changes, &side) < 0) {
         /* teardown shell deletes the state bucket, journal included. */
         if (rc == 0 && strcmp(side.code, "NoSuchBucket") == 0)

@@ -212,7 +212,7 @@ def check_k8s_node(n, tag, calls):
     check(f"{tag}: providerID aws:///ZONE/INSTANCE_ID in the kubelet patch",
           patch == {"apiVersion": "kubelet.config.k8s.io/v1beta1", "kind": "KubeletConfiguration",
                     "providerID": "aws:///us-east-1a/i-0123456789abcdef0"}, patch)
-    api = f"api.a.{ZONE}:6443"
+    api = f"api.a.k8s.{ZONE}:6443"   # SPEC.md "Clusters": the private zone k8s.DNS_ZONE
     if n.role == "master":
         init, cc, kc = kinds.get("InitConfiguration"), kinds.get("ClusterConfiguration"), kinds.get("KubeletConfiguration")
         check(f"{tag}: InitConfiguration", init and init["apiVersion"] == "kubeadm.k8s.io/v1beta4" and

@@ -97,8 +97,8 @@ check("sigint/exit-130-says-interrupted", proc.returncode == 130 and "interrupte
       f"rc={proc.returncode} err={err!r}")
 check("sigint/lock-released", keys_under("locktest/lock") == [], keys_under("locktest/lock"))
 recs = json.loads(w.paasctl("-c", cfg, "history", "-o", "json")[1])
-check("sigint/journal-says-failed", recs and recs[0]["command_line"] == "up a"
-      and recs[0]["outcome"] == "failed" and "interrupted" in recs[0]["message"], recs[:1])
+check("sigint/journal-says-interrupted", recs and recs[0]["command_line"] == "up a"
+      and recs[0]["outcome"] == "interrupted" and "interrupted" in recs[0]["message"], recs[:1])
 proxy.stop()
 rc, out, err = w.paasctl("-c", cfg, "up", "a")
 check("sigint/rerun-converges", rc == 0, err)
