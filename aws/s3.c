@@ -196,6 +196,7 @@ int s3_get_object_etag(struct aws_client *c, const char *bucket, const char *key
         buf_add(out, buf_str(&resp.body), resp.body.len);
     if (rc == 0 && etag)
         snprintf(etag, size, "%s", resp.etag);
+    buf_release_secret(&resp.body);   /* the object may be a secret */
     aws_response_release(&resp);
     return rc;
 }
@@ -216,16 +217,7 @@ int s3_put_secret(struct aws_client *c, const char *bucket, const char *key,
 int s3_get_secret(struct aws_client *c, const char *bucket, const char *key,
                   struct buf *out, struct err *e)
 {
-    struct aws_response resp;
-    int rc;
-    aws_response_init(&resp);
-    rc = s3_call(c, "GET", bucket, key, NULL, NULL, 0, NULL, 0, "GetObject",
-                 &resp, e);
-    if (rc == 0)
-        buf_add(out, buf_str(&resp.body), resp.body.len);
-    buf_release_secret(&resp.body);
-    aws_response_release(&resp);
-    return rc;
+    return s3_get_object(c, bucket, key, out, e);   /* which wipes its copy */
 }
 
 int s3_get_object(struct aws_client *c, const char *bucket, const char *key,

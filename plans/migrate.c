@@ -319,15 +319,15 @@ static int mig_probe(struct mig *m, struct err *e)
 
 /* ---- scope: -n, --stack and what their namespaces need -------------------------- */
 
-static int mig_crd_page(void *arg, json_t *items, int restarted, struct err *e)
+/* A page of objects whose names go into the set arg (CRDs, namespaces). */
+static int mig_names_page(void *arg, json_t *items, int restarted, struct err *e)
 {
-    struct mig *m = arg;
-    json_t *it;
+    json_t *set = arg, *it;
     size_t i;
     (void)restarted;
     (void)e;
     json_array_foreach(items, i, it) {
-        mig_add(m->crds, mig_meta(it, "name"));
+        mig_add(set, mig_meta(it, "name"));
     }
     return 0;
 }
@@ -344,19 +344,6 @@ static int mig_list_src(struct mig *m, const char *group, const char *resource,
     return k8s_list_pages(&m->src, &ref, &lo, fn, arg, NULL, 0, e);
 }
 
-static int mig_stack_page(void *arg, json_t *items, int restarted, struct err *e)
-{
-    struct mig *m = arg;
-    json_t *it;
-    size_t i;
-    (void)restarted;
-    (void)e;
-    json_array_foreach(items, i, it) {
-        mig_add(m->scope, mig_meta(it, "name"));
-    }
-    return 0;
-}
-
 /* The namespaces of -n and of every --stack. */
 static int mig_scope(struct mig *m, struct err *e)
 {
@@ -369,7 +356,7 @@ static int mig_scope(struct mig *m, struct err *e)
     for (size_t i = 0; i < o->n_stacks; i++) {
         char sel[320];
         snprintf(sel, sizeof(sel), "%s=%s", MIG_STACK_LABEL, o->stacks[i]);
-        if (mig_list_src(m, "", "namespaces", NULL, sel, MIG_PAGE, mig_stack_page, m, e) < 0)
+        if (mig_list_src(m, "", "namespaces", NULL, sel, MIG_PAGE, mig_names_page, m->scope, e) < 0)
             return err_wrap(e, "stack %s", o->stacks[i]);
     }
     return 0;
@@ -940,7 +927,7 @@ static int mig_run(struct mig *m, struct err *e)
     int crds_done = 0;
     if (mig_open(m, e) < 0 ||
         mig_list_src(m, "apiextensions.k8s.io", "customresourcedefinitions", NULL, NULL,
-                     MIG_PAGE, mig_crd_page, m, e) < 0 ||
+                     MIG_PAGE, mig_names_page, m->crds, e) < 0 ||
         mig_types(m, e) < 0 || mig_probe(m, e) < 0 || mig_scope(m, e) < 0 ||
         mig_needs(m, e) < 0 || mig_start_reader(m, e) < 0)
         return -1;

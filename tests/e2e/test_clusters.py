@@ -14,20 +14,18 @@ for nodes to join the stand-in API server and `smoke a` passing, an
 unreachable API reported with exit 0, and `teardown a` leaving no role,
 profile, group or record behind."""
 
-import http.client
 import json
 import os
-import ssl
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 
 import boto3  # noqa: E402
-from harness import PAASCTL, ROOT, Moto, World, check, done, free_port, sample_config, start_process  # noqa: E402
+from harness import PAASCTL, Moto, World, check, done, free_port, sample_config  # noqa: E402
 from faultproxy import FaultProxy, Rule  # noqa: E402
+from standin import Standin  # noqa: E402
 
 NAME = "clu"
 ZONE = f"{NAME}.paas.example.com"
@@ -341,35 +339,13 @@ proxy.rules.clear()
 
 # ---- up a waits for the cluster -------------------------------------------------------------------------
 
-kdir = tempfile.mkdtemp(prefix="paasctl-kube-", dir=w.dir)
-port_file = os.path.join(kdir, "port")
-start_process([sys.executable, os.path.join(ROOT, "tests", "kube", "apiserver.py"), "--listen",
-               "127.0.0.1:0", "--port-file", port_file, "--state-dir", kdir, "--context", "paas-a"],
-              log_path=os.path.join(w.dir, "standin.log"))
-deadline = time.time() + 30
-while not (os.path.exists(port_file) and open(port_file).read().strip()) and time.time() < deadline:
-    time.sleep(0.1)
-kport = int(open(port_file).read().strip())
-tls = ssl.create_default_context(cafile=os.path.join(kdir, "ca.crt"))
-tls.load_cert_chain(os.path.join(kdir, "client.crt"), os.path.join(kdir, "client.key"))
+standin = Standin(w.dir, "paas-a").wait()
+kdir, kport = standin.dir, standin.port
 
 
 def kube(method, path, body=None):
-    c = http.client.HTTPSConnection("127.0.0.1", kport, context=tls, timeout=30)
-    c.request(method, path, body=json.dumps(body) if body is not None else None,
-              headers={"Content-Type": "application/json"})
-    r = c.getresponse()
-    data = r.read()
-    c.close()
-    return r.status
+    return standin.call(method, path, body)[0]
 
-
-for _ in range(100):
-    try:
-        if kube("GET", "/_standin/health") == 200:
-            break
-    except OSError:
-        time.sleep(0.1)
 
 CFG = w.write_config(cfg_text(b_minions=6, kubeconfig_a=os.path.join(kdir, "kubeconfig")))
 p = subprocess.Popen([PAASCTL, "-c", CFG, "--yes", "up", "a"], env=env(PAASCTL_CLUSTER_WAIT_S="120"),
