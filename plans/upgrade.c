@@ -73,8 +73,10 @@ static int smoke_verdict(struct upgrade_step *s, const struct smoke_report *sr, 
     for (int i = 0; i < SMOKE_N; i++)
         failed += !sr->checks[i].pass;
     if (sr->passed) {
-        step_detail(s, "%d/%d checks passed in %d round%s", SMOKE_N, SMOKE_N, sr->attempts,
-                    sr->attempts == 1 ? "" : "s");
+        /* The ELB check's reason says which ELB was probed: pre-live for
+         * steps 2 and 5, live for step 7. */
+        step_detail(s, "%d/%d checks passed in %d round%s; %s", SMOKE_N, SMOKE_N, sr->attempts,
+                    sr->attempts == 1 ? "" : "s", sr->checks[SMOKE_ELB].reason);
         return 0;
     }
     for (int i = 0; i < SMOKE_N; i++)
