@@ -48,7 +48,7 @@ static void upgrade_on_step(void *arg, const struct upgrade_result *r, int step)
 static void upgrade_print_plan(const struct upgrade_result *r)
 {
     struct table t;
-    char n[8];
+    char n[16];
     printf("upgrade %s -> %s%s, from step %d:\n", r->live, r->idle,
            r->resumed ? " (resuming the unfinished upgrade)" : "", r->first);
     table_init(&t, 4);
