@@ -41,8 +41,13 @@ static void upgrade_step_line(const struct upgrade_result *r, int step)
 static void upgrade_on_step(void *arg, const struct upgrade_result *r, int step)
 {
     struct paas *p = arg;
-    if (p->output != OUT_JSON)
-        upgrade_step_line(r, step);
+    if (p->output == OUT_JSON)
+        return;
+    if (step == r->first)
+        printf("upgrade %s -> %s%s, from step %d of %d\n", r->live, r->idle,
+               r->resumed ? " (resuming the unfinished upgrade the journal records)" : "",
+               r->first, UPGRADE_N_STEPS);
+    upgrade_step_line(r, step);
 }
 
 static void upgrade_print_plan(const struct upgrade_result *r)
@@ -70,8 +75,6 @@ int cmd_upgrade(struct paas *p, int argc, char **argv, struct err *e)
     int rc;
     if (upgrade_args(argc, argv, &o, e) < 0)
         return -1;
-    if (p->output != OUT_JSON && !p->dry_run)
-        printf("upgrade: finding the live and idle slots and where to start\n");
     rc = plan_upgrade(p, &o, &r, upgrade_on_step, p, e);
     if (!r.idle[0]) {     /* refused or unusable before any step */
         upgrade_result_release(&r);

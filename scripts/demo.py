@@ -66,7 +66,7 @@ def narrate(ab, i, args, what, live, results):
     if args[0] == "upgrade":
         for line in out.splitlines():
             if line.startswith("step "):
-                print(f"          {line[:130]}", flush=True)
+                print(f"          {line[:160]}", flush=True)
     if rc != 0 or wrong:
         sys.stdout.write(out[-2000:])
         sys.stdout.write(err[-2000:])
