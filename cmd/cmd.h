@@ -55,6 +55,8 @@ int cmd_migrate(struct paas *p, int argc, char **argv, struct err *e);
 struct swap_result;
 /* The outcome of a cutover or rollback, as a sentence or JSON. */
 void cmd_print_swap(struct paas *p, const struct swap_result *r);
+/* upgrade [--to a|b] [--from-step N] (SPEC.md "Upgrade"). */
+int cmd_upgrade(struct paas *p, int argc, char **argv, struct err *e);
 int cmd_history(struct paas *p, int argc, char **argv, struct err *e);
 
 /* The lifecycle (SPEC.md "Commands"): plan/up/teardown shell|a|b. */

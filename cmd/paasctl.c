@@ -96,6 +96,20 @@ static const struct cmd commands[] = {
       "  --update                replace what DST has with SRC's version\n"
       "  --dry-run               send the writes with dryRun=All: DST validates,\n"
       "                          stores nothing; the same report; no lock\n", NULL },
+    { "upgrade", cmd_upgrade, CMD_NEEDS_CONFIG | CMD_NEEDS_AWS | CMD_MUTATES,
+      "the whole upgrade to the idle slot, gate by gate, resumable",
+      "upgrade [--to a|b] [--from-step N]",
+      "Runs, each step a gate that must pass before the next, under one lock:\n"
+      "  1 up IDLE            2 smoke IDLE          3 migrate LIVE IDLE\n"
+      "  4 consul-sync LIVE IDLE --once (only with [consul])\n"
+      "  5 smoke IDLE         6 cutover             7 smoke IDLE (now on the live ELB)\n"
+      "LIVE is the slot tagged live, IDLE the other (or --to). Stops at the first\n"
+      "failed step (exit 1, or 3 for a refusal) naming it and how to continue;\n"
+      "run again, it resumes at the first unfinished step of the unfinished\n"
+      "upgrade the journal records. Never tears the old slot down.\n"
+      "  --to a|b        the slot to upgrade to (must not be live)\n"
+      "  --from-step N   start at step N whatever the journal says\n"
+      "  --dry-run       print the steps it would run and what each does\n", NULL },
     { "plan", cmd_plan, CMD_NEEDS_CONFIG | CMD_NEEDS_AWS,
       "what up would do: + create, = exists, ~ update; changes nothing",
       "plan shell|a|b",

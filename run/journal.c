@@ -197,15 +197,15 @@ int journal_list(struct paas *p, size_t max, json_t **out, struct err *e)
     return rc;
 }
 
-static int journal_matches(json_t *rec, const char *command)
+static int journal_matches(json_t *rec, const char *command, int ok_only)
 {
     const char *c = json_string_value(json_object_get(rec, "command"));
     const char *o = json_string_value(json_object_get(rec, "outcome"));
-    return c && o && strcmp(c, command) == 0 && strcmp(o, "ok") == 0;
+    return c && o && strcmp(c, command) == 0 && (!ok_only || strcmp(o, "ok") == 0);
 }
 
-int journal_last(struct paas *p, const char *command, json_t **out,
-                 struct err *e)
+static int journal_find(struct paas *p, const char *command, int ok_only, json_t **out,
+                        struct err *e)
 {
     /* Pages of 100 keys: the last cutover is usually among the newest few
      * records, and a page is read only while no record of it was ok. */
@@ -218,7 +218,7 @@ int journal_last(struct paas *p, const char *command, json_t **out,
         k.want = i + 2;   /* the next key, if this one is no match */
         json_array_clear(one);
         rc = journal_fetch(p, key, one, e);
-        if (rc == 0 && journal_matches(json_array_get(one, 0), command))
+        if (rc == 0 && journal_matches(json_array_get(one, 0), command, ok_only))
             *out = json_incref(json_array_get(one, 0));
         else if (rc == 0)
             rc = journal_scan(p, &k, e);
@@ -226,4 +226,16 @@ int journal_last(struct paas *p, const char *command, json_t **out,
     journal_scan_release(&k);
     json_decref(one);
     return rc;
+}
+
+int journal_last(struct paas *p, const char *command, json_t **out,
+                 struct err *e)
+{
+    return journal_find(p, command, 1, out, e);
+}
+
+int journal_newest(struct paas *p, const char *command, json_t **out,
+                   struct err *e)
+{
+    return journal_find(p, command, 0, out, e);
 }

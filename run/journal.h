@@ -28,4 +28,9 @@ int journal_list(struct paas *p, size_t max, json_t **out, struct err *e);
 int journal_last(struct paas *p, const char *command, json_t **out,
                  struct err *e);
 
+/* The newest record of `command` whatever its outcome (upgrade's resume
+ * point), or *out = NULL when there is none. */
+int journal_newest(struct paas *p, const char *command, json_t **out,
+                   struct err *e);
+
 #endif
