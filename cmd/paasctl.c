@@ -176,7 +176,7 @@ static void usage_global(FILE *out)
         "A/B (blue/green) upgrades of whole Kubernetes clusters on AWS.\n\n"
         "Commands:\n");
     for (size_t i = 0; i < N_COMMANDS; i++)
-        fprintf(out, "  %-11s %s\n", commands[i].name, commands[i].summary);
+        fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\nOptions (before or after the command):\n");
     for (size_t i = 0; cmd_global_help[i]; i++) {
         const char *tab = strchr(cmd_global_help[i], '\t');
@@ -515,10 +515,6 @@ static int run(struct paas *p, int argc, char **argv, struct err *e)
         rc = generate(&g, e);
         goto out;
     }
-    if (nargs > 0 && strcmp(args[0], "help") == 0) {
-        rc = help(nargs, args, e);
-        goto out;
-    }
     if (nargs == 0) {
         usage_global(g.help ? stdout : stderr);
         rc = g.help ? 0 : err_set(e, ERR_USAGE, "no command given");
@@ -541,6 +537,10 @@ static int run(struct paas *p, int argc, char **argv, struct err *e)
     }
     if (check_options(c, 1, nargs, args, e) < 0)
         goto out;
+    if (!c->fn) {   /* help: no set-up, the table is here */
+        rc = help(nargs, args, e);
+        goto out;
+    }
     p->command = c->name;
     command_line(p, nargs, args);
     if ((c->flags & CMD_NEEDS_CONFIG) && setup_config(p, g.config, e) < 0)
