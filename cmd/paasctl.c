@@ -169,6 +169,47 @@ static const struct cmd commands[] = {
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
+/* The options of a usage line, or the global ones, as JSON. */
+static json_t *options_json(const struct cmd_opt *o, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, json_pack("{s:s, s:b}", "name", o[i].name,
+                                           "takes_value", o[i].takes_value));
+    return a;
+}
+
+/* -o json help [COMMAND]: the same facts as the text, for scripts and the
+ * workflow pack (docs/schema/help.json). */
+static void usage_json(const struct cmd *c)
+{
+    json_t *d;
+    if (!c) {
+        json_t *cmds = json_array();
+        for (size_t i = 0; i < N_COMMANDS; i++)
+            json_array_append_new(cmds, json_pack("{s:s, s:s, s:s}", "name", commands[i].name,
+                                                  "summary", commands[i].summary,
+                                                  "usage", commands[i].usage));
+        d = json_pack("{s:o, s:o}", "commands", cmds, "options",
+                      options_json(cmd_global_opts, cmd_n_global_opts));
+    } else {
+        struct cmd_opt o[CMD_MAX_OPTS];
+        size_t n = cmd_usage_options(c, o, CMD_MAX_OPTS);
+        json_t *ex = json_array();
+        const char *s = c->example ? c->example : "";
+        while (*s) {
+            size_t len = strcspn(s, "\n");
+            json_array_append_new(ex, json_stringn(s, len));
+            s += len + (s[len] == '\n');
+        }
+        d = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o}", "name", c->name, "summary", c->summary,
+                      "usage", c->usage, "help", c->help, "options", options_json(o, n),
+                      "examples", ex);
+    }
+    cmd_print_json(d);
+    json_decref(d);
+}
+
 static void usage_global(FILE *out)
 {
     fprintf(out,
@@ -189,8 +230,12 @@ static void usage_global(FILE *out)
         "'paasctl help COMMAND' shows a command's options and an example.\n");
 }
 
-static void usage_command(const struct cmd *c)
+static void usage_command(const struct paas *p, const struct cmd *c)
 {
+    if (p->output == OUT_JSON) {
+        usage_json(c);
+        return;
+    }
     printf("usage: paasctl [options] %s\n\n%s", c->usage, c->help);
     if (c->example) {
         const char *s = c->example;
@@ -241,13 +286,16 @@ static int check_options(const struct cmd *c, int first, int argc, char **argv,
         names[n++] = cmd_global_opts[i].name;
     for (int i = first; i < argc; i++) {
         const char *a = argv[i], *near;
-        size_t k;
+        size_t k, len = strcspn(a, "=");
         if (a[0] != '-' || strcmp(a, "-") == 0)
             continue;
-        for (k = 0; k < n_own && strcmp(own[k].name, a) != 0; k++)
-            ;
+        /* "--prefix P" or "--prefix=P" */
+        for (k = 0; k < n_own; k++)
+            if (strncmp(own[k].name, a, len) == 0 && own[k].name[len] == '\0' &&
+                (a[len] == '\0' || own[k].takes_value))
+                break;
         if (k < n_own) {
-            i += own[k].takes_value;
+            i += own[k].takes_value && a[len] == '\0';
             continue;
         }
         near = util_closest(a, names, n);
@@ -468,17 +516,20 @@ static void report_counters(const struct paas *p)
 }
 
 /* `paasctl help [COMMAND]`: the same text as --help. */
-static int help(int nargs, char **args, struct err *e)
+static int help(const struct paas *p, int nargs, char **args, struct err *e)
 {
     const struct cmd *c;
     if (nargs < 2) {
-        usage_global(stdout);
+        if (p->output == OUT_JSON)
+            usage_json(NULL);
+        else
+            usage_global(stdout);
         return 0;
     }
     c = find_command(args[1]);
     if (!c)
         return unknown_command(args[1], e);
-    usage_command(c);
+    usage_command(p, c);
     return 0;
 }
 
@@ -515,6 +566,11 @@ static int run(struct paas *p, int argc, char **argv, struct err *e)
         rc = generate(&g, e);
         goto out;
     }
+    if (nargs == 0 && g.help && p->output == OUT_JSON) {
+        usage_json(NULL);
+        rc = 0;
+        goto out;
+    }
     if (nargs == 0) {
         usage_global(g.help ? stdout : stderr);
         rc = g.help ? 0 : err_set(e, ERR_USAGE, "no command given");
@@ -531,14 +587,14 @@ static int run(struct paas *p, int argc, char **argv, struct err *e)
         goto out;
     }
     if (g.help) {
-        usage_command(c);
+        usage_command(p, c);
         rc = 0;
         goto out;
     }
     if (check_options(c, 1, nargs, args, e) < 0)
         goto out;
     if (!c->fn) {   /* help: no set-up, the table is here */
-        rc = help(nargs, args, e);
+        rc = help(p, nargs, args, e);
         goto out;
     }
     p->command = c->name;
