@@ -302,8 +302,8 @@ static int check_options(const struct cmd *c, int first, int argc, char **argv,
         if (near)
             return err_set(e, ERR_USAGE, "%s%sunknown option '%s' \xe2\x80\x94 did you mean '%s'?",
                            c ? c->name : "", c ? ": " : "", a, near);
-        return err_set(e, ERR_USAGE, "%s%sunknown option '%s' (see 'paasctl %s--help')",
-                       c ? c->name : "", c ? ": " : "", a, c ? "COMMAND " : "");
+        return err_set(e, ERR_USAGE, "%s%sunknown option '%s' (see 'paasctl %s%s--help')",
+                       c ? c->name : "", c ? ": " : "", a, c ? c->name : "", c ? " " : "");
     }
     return 0;
 }
