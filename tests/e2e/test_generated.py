@@ -16,7 +16,7 @@ import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from harness import PAASCTL, ROOT, check, done  # noqa: E402
-from tty import Tty  # noqa: E402
+from terminal import Tty  # noqa: E402
 
 tmp = tempfile.mkdtemp(prefix="paasctl-gen-")
 env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PAASCTL_"))}

@@ -20,7 +20,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from harness import PAASCTL, World, check, done, sample_config  # noqa: E402
 from faultproxy import FaultProxy, Rule  # noqa: E402
 from schemas import SCHEMAS, problems  # noqa: E402
-from tty import Tty  # noqa: E402
+from terminal import Tty  # noqa: E402
 
 NAME = "outp"
 w = World()

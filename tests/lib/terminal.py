@@ -1,4 +1,5 @@
-"""A terminal for the tests: a private tmux server (its own socket in a
+"""A terminal for the tests (not named tty: that would shadow the standard
+library module pty imports): a private tmux server (its own socket in a
 temporary folder) running one program in a pane of a fixed size, keys typed
 into it and the screen read back. The server is stopped by its own PID on
 every exit path (harness.stop_all runs registered stoppers too)."""
