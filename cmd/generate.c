@@ -205,8 +205,10 @@ static void man_commands(const struct cmd *t, size_t n, FILE *out)
         fputs(".SS ", out);
         roff_line(out, t[i].name, strlen(t[i].name));
         roff_line(out, t[i].summary, strlen(t[i].summary));
-        fputs(".PP\n", out);
-        roff_block(out, t[i].usage);
+        fputs(".PP\n.B paasctl\n", out);
+        roff_line(out, t[i].usage, strcspn(t[i].usage, "\n"));
+        if (strchr(t[i].usage, '\n'))
+            roff_block(out, strchr(t[i].usage, '\n') + 1);
         fputs(".PP\n", out);
         roff_block(out, t[i].help);
         if (t[i].example) {
