@@ -48,8 +48,14 @@ PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin
 MANDIR  ?= $(PREFIX)/share/man
 INSTALL ?= install
-# man/NAME.SECTION, when the folder exists (it does not yet).
-MAN_PAGES := $(wildcard man/*.[1-9])
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/site-functions
+# Generated from the dispatch table by paasctl itself (cmd/generate.c) and
+# checked in; test_generated fails when a checked-in copy differs from what
+# the table gives (run `make generated` and commit).
+GENERATED := man/paasctl.1 scripts/completion/paasctl.bash scripts/completion/_paasctl
+# man/NAME.SECTION.
+MAN_PAGES := $(sort $(wildcard man/*.[1-9]) man/paasctl.1)
 
 # ---- fuzz targets -------------------------------------------------------
 #
@@ -81,7 +87,7 @@ FUZZ_FLAGS := -std=c11 -Wall -Wextra -Werror -O1 -g \
 
 # ---- rules --------------------------------------------------------------
 
-.PHONY: all check unit replay demo clean lint bench fuzz install uninstall
+.PHONY: all check unit replay demo clean lint bench fuzz install uninstall generated
 all: paasctl
 
 paasctl: $(REL_OBJ) build/rel/cmd/paasctl.o
@@ -155,9 +161,22 @@ bench: paasctl
 	@PAASCTL=$(CURDIR)/paasctl tests/bench/economy
 	@PAASCTL=$(CURDIR)/paasctl tests/bench/migrate
 
-install: paasctl
-	$(INSTALL) -d $(DESTDIR)$(BINDIR)
+generated: $(GENERATED)
+
+man/paasctl.1: paasctl
+	./paasctl --man >$@.tmp && mv $@.tmp $@
+
+scripts/completion/paasctl.bash: paasctl
+	./paasctl --completion bash >$@.tmp && mv $@.tmp $@
+
+scripts/completion/_paasctl: paasctl
+	./paasctl --completion zsh >$@.tmp && mv $@.tmp $@
+
+install: paasctl $(GENERATED)
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
 	$(INSTALL) -m 0755 paasctl $(DESTDIR)$(BINDIR)/paasctl
+	$(INSTALL) -m 0644 scripts/completion/paasctl.bash $(DESTDIR)$(BASHCOMPDIR)/paasctl
+	$(INSTALL) -m 0644 scripts/completion/_paasctl $(DESTDIR)$(ZSHCOMPDIR)/_paasctl
 	@set -e; for m in $(MAN_PAGES); do \
 	  d=$(DESTDIR)$(MANDIR)/man$${m##*.}; \
 	  echo "$(INSTALL) -m 0644 $$m $$d/"; \
@@ -165,7 +184,8 @@ install: paasctl
 	done
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/paasctl \
+	rm -f $(DESTDIR)$(BINDIR)/paasctl $(DESTDIR)$(BASHCOMPDIR)/paasctl \
+	  $(DESTDIR)$(ZSHCOMPDIR)/_paasctl \
 	  $(foreach m,$(MAN_PAGES),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m)))
 
 lint:

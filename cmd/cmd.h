@@ -5,6 +5,7 @@
 #define CMD_CMD_H
 
 #include <jansson.h>
+#include <stdio.h>
 #include "plans/paas.h"
 
 enum cmd_flags {
@@ -34,7 +35,31 @@ struct cmd {
     const char *help;           /* the command's own --help text */
     cmd_fn prepare;             /* a mutating command's step before the lock
                                  * (up: the state bucket); NULL = none */
+    const char *example;        /* command lines for --help and the man page,
+                                 * one a line; NULL = none */
 };
+
+/* What is generated from the dispatch table (cmd/generate.c), so the man
+ * page and the completion scripts cannot drift from it: `paasctl --man`
+ * prints paasctl(1) in roff, `paasctl --completion bash|zsh` the script. */
+void cmd_gen_man(const struct cmd *t, size_t n, FILE *out);
+int cmd_gen_completion(const struct cmd *t, size_t n, const char *shell, FILE *out);
+/* The options a command's usage line names ("--ttl", "-n"), each with
+ * whether it takes a value ("--ttl DURATION"); how many. */
+#define CMD_MAX_OPTS 24
+struct cmd_opt {
+    char name[32];
+    int takes_value;
+};
+size_t cmd_usage_options(const struct cmd *c, struct cmd_opt *opts, size_t max);
+/* The global options (SPEC.md "Commands"), for help, man and completion. */
+extern const struct cmd_opt cmd_global_opts[];
+extern const char *const cmd_global_help[];
+extern const size_t cmd_n_global_opts;
+
+/* How many JSON documents this process printed on stdout, so an error in
+ * JSON mode is printed only when it is the one document (SPEC.md "Output"). */
+int cmd_json_documents(void);
 
 /* Hands the plan's journal "changes" (SPEC.md "Lock and journal") to the
  * dispatcher, which writes them with the record; takes the reference. Only

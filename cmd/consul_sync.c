@@ -28,12 +28,7 @@ static void sync_print_conflicts(const struct consul_sync_conflict *c, size_t n)
  * left behind) before a batch line or the report. */
 static void sync_clear_status(struct sync_out *o)
 {
-    if (o->p->log.tty && o->prog.drawn && o->p->log.out) {
-        fputs("\r\033[K", o->p->log.out);
-        fflush(o->p->log.out);
-    }
-    o->prog.drawn = 0;
-    o->prog.last[0] = '\0';
+    log_progress_clear(&o->p->log, &o->prog);
 }
 
 /* "+3 ~1 -0, index 4711" per batch; the status line while waiting. */

@@ -15,9 +15,18 @@ void cmd_journal_changes(struct paas *p, json_t *changes)
     p->changes = changes;
 }
 
+/* stdout is one per process, so is this count of what was printed on it. */
+static int json_documents;
+
+int cmd_json_documents(void)
+{
+    return json_documents;
+}
+
 void cmd_print_json(json_t *doc)
 {
     char *s = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
+    json_documents++;
     if (s) {
         fputs(s, stdout);
         fputc('\n', stdout);

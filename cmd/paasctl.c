@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "core/env.h"
+#include "core/util.h"
 #include "run/journal.h"
 #include "run/lock.h"
 
@@ -31,12 +32,14 @@ static const struct cmd commands[] = {
       "are not, deregisters them again and exits 1 with nothing changed;\n"
       "otherwise retags both slots and moves the old live slot to pre-live.\n"
       "The live ELB never loses its last InService node. An interrupted\n"
-      "cutover is finished (or undone) by running it again.\n", NULL },
+      "cutover is finished (or undone) by running it again.\n", NULL,
+      "paasctl cutover\npaasctl -o json cutover | jq .live" },
     { "rollback", cmd_rollback, CMD_NEEDS_CONFIG | CMD_NEEDS_AWS | CMD_MUTATES,
       "undo the last cutover", "rollback",
       "Makes the slot that was live before the last cutover live again, by the\n"
       "same health-gated swap. Refused (exit 3) when the journal has no\n"
-      "cutover, when that slot has been torn down or is not healthy.\n", NULL },
+      "cutover, when that slot has been torn down or is not healthy.\n", NULL,
+      "paasctl rollback" },
     { "kubeconfig", cmd_kubeconfig, CMD_NEEDS_CONFIG | CMD_NEEDS_AWS,
       "write an admin kubeconfig for the slot, signed by its own CA",
       "kubeconfig a|b [--ttl DURATION] [--file FILE | --merge]",
@@ -49,7 +52,8 @@ static const struct cmd commands[] = {
       "                  slot's default kubeconfig)\n"
       "  --merge         merge into $KUBECONFIG's first file or ~/.kube/config,\n"
       "                  keeping its other entries; its current-context becomes\n"
-      "                  NAME-SLOT\n", NULL },
+      "                  NAME-SLOT\n", NULL,
+      "paasctl kubeconfig b --ttl 2h --merge && kubectl get nodes" },
     { "smoke", cmd_smoke, CMD_NEEDS_CONFIG | CMD_NEEDS_AWS,
       "run the smoke suite against a slot", "smoke a|b",
       "Checks, each reported with its reason, failing ones retried until\n"
@@ -58,7 +62,8 @@ static const struct cmd commands[] = {
       "are Running or Succeeded; deployments, statefulsets and daemonsets in the\n"
       "smoke namespaces are fully available; the ingress instances are InService\n"
       "on their ELB; every Ingress host answers below 500 through that ELB\n"
-      "([smoke] path, connect_to). Exit 0 only if every check passes.\n", NULL },
+      "([smoke] path, connect_to). Exit 0 only if every check passes.\n", NULL,
+      "paasctl smoke b || echo 'b is not ready'" },
     { "consul-sync", cmd_consul_sync, CMD_NEEDS_CONFIG | CMD_CATCHES_SIGNALS,
       "keep DST's Consul KV equal to SRC's during the upgrade",
       "consul-sync SRC DST [--once] [--prefix P] [--delete]",
@@ -72,7 +77,8 @@ static const struct cmd commands[] = {
       "printed. Takes no lock (it writes only Consul).\n"
       "  --once      one pass and its report; exit 1 if there were conflicts\n"
       "  --prefix P  only keys under P (default [consul] prefix, else all)\n"
-      "  --delete    delete DST keys SRC does not have (delete-cas)\n", NULL },
+      "  --delete    delete DST keys SRC does not have (delete-cas)\n", NULL,
+      "paasctl consul-sync a b --once --prefix app/" },
     { "migrate", cmd_migrate, CMD_NEEDS_CONFIG | CMD_NEEDS_AWS | CMD_MUTATES,
       "recreate SRC's Kubernetes objects in DST",
       "migrate SRC DST [-n NS]... [-l SELECTOR] [--stack NAME]... [--resources LIST]\n"
@@ -95,7 +101,8 @@ static const struct cmd commands[] = {
       "  --exclude-resources LIST  not these types, on top of [migrate]\n"
       "  --update                replace what DST has with SRC's version\n"
       "  --dry-run               send the writes with dryRun=All: DST validates,\n"
-      "                          stores nothing; the same report; no lock\n", NULL },
+      "                          stores nothing; the same report; no lock\n", NULL,
+      "paasctl migrate a b --stack shop --dry-run\npaasctl migrate a b --stack shop" },
     { "upgrade", cmd_upgrade, CMD_NEEDS_CONFIG | CMD_NEEDS_AWS | CMD_MUTATES,
       "the whole upgrade to the idle slot, gate by gate, resumable",
       "upgrade [--to a|b] [--from-step N]",
@@ -109,14 +116,16 @@ static const struct cmd commands[] = {
       "upgrade the journal records. Never tears the old slot down.\n"
       "  --to a|b        the slot to upgrade to (must not be live)\n"
       "  --from-step N   start at step N whatever the journal says\n"
-      "  --dry-run       print the steps it would run and what each does\n", NULL },
+      "  --dry-run       print the steps it would run and what each does\n", NULL,
+      "paasctl --dry-run upgrade\npaasctl upgrade\npaasctl upgrade --from-step 5" },
     { "plan", cmd_plan, CMD_NEEDS_CONFIG | CMD_NEEDS_AWS,
       "what up would do: + create, = exists, ~ update; changes nothing",
       "plan shell|a|b",
       "Reads the world by its paasctl:* tags (and the ELB, bucket and zone\n"
       "names) and prints one line per resource that 'up' would create (+),\n"
       "update (~), destroy (-) or leave as it is (=), then the totals. Sends no\n"
-      "mutating request. -o json prints the same as one document.\n", NULL },
+      "mutating request. -o json prints the same as one document.\n", NULL,
+      "paasctl plan b" },
     { "up", cmd_up, CMD_NEEDS_CONFIG | CMD_NEEDS_AWS | CMD_MUTATES,
       "converge the shell or a slot to the configuration", "up shell|a|b [--no-wait]",
       "up shell: the state bucket, VPC, subnets, gateways, routes, security\n"
@@ -129,7 +138,8 @@ static const struct cmd commands[] = {
       "Then up a|b waits until the slot's API answers and its nodes are Ready,\n"
       "when the API can be reached from here (else it says how to check).\n"
       "  --dry-run   print the plan, change nothing\n"
-      "  --no-wait   do not wait for the cluster\n", cmd_up_prepare },
+      "  --no-wait   do not wait for the cluster\n", cmd_up_prepare,
+      "paasctl up shell && paasctl up a" },
     { "teardown", cmd_teardown, CMD_NEEDS_CONFIG | CMD_NEEDS_AWS | CMD_MUTATES,
       "destroy the shell or a slot and everything it owns", "teardown a|b|shell",
       "teardown a|b: deregisters the slot's ingress nodes from both ELBs,\n"
@@ -141,28 +151,79 @@ static const struct cmd commands[] = {
       "bucket last. Refused (exit 3) while a slot has instances.\n"
       "Asks to type the slot's name (the paas name for the shell) on a\n"
       "terminal; needs --yes otherwise.\n"
-      "  --dry-run   print what would be destroyed, change nothing\n", NULL },
+      "  --dry-run   print what would be destroyed, change nothing\n", NULL,
+      "paasctl teardown a --yes" },
     { "status", cmd_status, CMD_NEEDS_CONFIG | CMD_NEEDS_AWS,
       "the shell, each slot, which slot is live, ELB health, drift",
       "status [--check]",
       "Reads the world by its paasctl:* tags and the ELB names and prints the\n"
       "shell, the live and pre-live ELBs with their health, and each slot's\n"
       "instances by role and state.\n"
-      "  --check   exit 1 when tags and ELB membership disagree (drift)\n", NULL },
+      "  --check   exit 1 when tags and ELB membership disagree (drift)\n", NULL,
+      "paasctl -o json status --check" },
     { "history", cmd_history, CMD_NEEDS_CONFIG | CMD_NEEDS_AWS,
       "the journal, newest first", "history [-n N]",
       "Lists the journal records (STATE_BUCKET/NAME/journal/), newest first.\n"
-      "  -n N      only the newest N records\n", NULL },
+      "  -n N      only the newest N records\n", NULL,
+      "paasctl history -n 10" },
     { "unlock", cmd_unlock, CMD_NEEDS_CONFIG | CMD_NEEDS_AWS,
       "remove a stale lock (prints who held it)", "unlock LOCK_ID",
       "Removes STATE_BUCKET/NAME/lock if its id is LOCK_ID (the id printed\n"
-      "when a command exits 4), and prints who held it.\n", NULL },
+      "when a command exits 4), and prints who held it.\n", NULL,
+      "paasctl unlock 3f2c9a1e-0b7d-4c55-9a64-5d1e2f7a8b90" },
+    { "help", NULL, 0,
+      "usage, options and an example of a command", "help [COMMAND]",
+      "Prints the tool's usage, or COMMAND's usage, options and example\n"
+      "(the same as 'paasctl COMMAND --help').\n", NULL,
+      "paasctl help migrate" },
     { "version", cmd_version, 0,
       "version, and the versions of the libraries linked",
-      "version", "Prints paasctl's version and the linked library versions.\n", NULL },
+      "version", "Prints paasctl's version and the linked library versions.\n", NULL,
+      "paasctl -o json version" },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+/* The options of a usage line, or the global ones, as JSON. */
+static json_t *options_json(const struct cmd_opt *o, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, json_pack("{s:s, s:b}", "name", o[i].name,
+                                           "takes_value", o[i].takes_value));
+    return a;
+}
+
+/* -o json help [COMMAND]: the same facts as the text, for scripts and the
+ * workflow pack (docs/schema/help.json). */
+static void usage_json(const struct cmd *c)
+{
+    json_t *d;
+    if (!c) {
+        json_t *cmds = json_array();
+        for (size_t i = 0; i < N_COMMANDS; i++)
+            json_array_append_new(cmds, json_pack("{s:s, s:s, s:s}", "name", commands[i].name,
+                                                  "summary", commands[i].summary,
+                                                  "usage", commands[i].usage));
+        d = json_pack("{s:o, s:o}", "commands", cmds, "options",
+                      options_json(cmd_global_opts, cmd_n_global_opts));
+    } else {
+        struct cmd_opt o[CMD_MAX_OPTS];
+        size_t n = cmd_usage_options(c, o, CMD_MAX_OPTS);
+        json_t *ex = json_array();
+        const char *s = c->example ? c->example : "";
+        while (*s) {
+            size_t len = strcspn(s, "\n");
+            json_array_append_new(ex, json_stringn(s, len));
+            s += len + (s[len] == '\n');
+        }
+        d = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o}", "name", c->name, "summary", c->summary,
+                      "usage", c->usage, "help", c->help, "options", options_json(o, n),
+                      "examples", ex);
+    }
+    cmd_print_json(d);
+    json_decref(d);
+}
 
 static void usage_global(FILE *out)
 {
@@ -171,24 +232,35 @@ static void usage_global(FILE *out)
         "A/B (blue/green) upgrades of whole Kubernetes clusters on AWS.\n\n"
         "Commands:\n");
     for (size_t i = 0; i < N_COMMANDS; i++)
-        fprintf(out, "  %-11s %s\n", commands[i].name, commands[i].summary);
+        fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\nOptions (before or after the command):\n");
+    for (size_t i = 0; cmd_global_help[i]; i++) {
+        const char *tab = strchr(cmd_global_help[i], '\t');
+        fprintf(out, "  %-24.*s %s\n", (int)(tab - cmd_global_help[i]), cmd_global_help[i],
+                tab + 1);
+    }
     fprintf(out,
-        "\nOptions (before or after the command):\n"
-        "  -c FILE          configuration (default $PAASCTL_CONFIG, else ./paasctl.ini)\n"
-        "  -o table|json    output format\n"
-        "  -v               log each request (repeat for more); secrets never shown\n"
-        "  -q               quiet: errors only\n"
-        "  --dry-run        print what a mutating command would do, change nothing\n"
-        "  --yes            no confirmation prompt for destructive commands\n"
-        "  -h, --help       this help, or a command's help after its name\n"
-        "  --version        version and linked libraries\n\n"
-        "Exit codes: 0 done, 1 failed, 2 usage/config error, 3 refused by a safety\n"
-        "interlock, 4 another run holds the lock, 130/143 interrupted by SIGINT/SIGTERM.\n");
+        "\nExit codes: 0 done, 1 failed, 2 usage/config error, 3 refused by a safety\n"
+        "interlock, 4 another run holds the lock, 130/143 interrupted by SIGINT/SIGTERM.\n"
+        "'paasctl help COMMAND' shows a command's options and an example.\n");
 }
 
-static void usage_command(const struct cmd *c)
+static void usage_command(const struct paas *p, const struct cmd *c)
 {
+    if (p->output == OUT_JSON) {
+        usage_json(c);
+        return;
+    }
     printf("usage: paasctl [options] %s\n\n%s", c->usage, c->help);
+    if (c->example) {
+        const char *s = c->example;
+        printf("\nExample:\n");
+        while (*s) {
+            size_t len = strcspn(s, "\n");
+            printf("  %.*s\n", (int)len, s);
+            s += len + (s[len] == '\n');
+        }
+    }
 }
 
 static const struct cmd *find_command(const char *name)
@@ -199,10 +271,64 @@ static const struct cmd *find_command(const char *name)
     return NULL;
 }
 
+/* "unknown command 'cutovr' — did you mean 'cutover'?" */
+static int unknown_command(const char *name, struct err *e)
+{
+    const char *names[N_COMMANDS];
+    const char *near;
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        names[i] = commands[i].name;
+    near = util_closest(name, names, N_COMMANDS);
+    if (near)
+        return err_set(e, ERR_USAGE, "unknown command '%s' \xe2\x80\x94 did you mean '%s'?",
+                       name, near);
+    return err_set(e, ERR_USAGE, "unknown command '%s' (see 'paasctl --help')", name);
+}
+
+/* An option neither global nor in c's usage line is a usage error, with
+ * the closest known option when it looks like a typo. Checked here, from
+ * the table, before the command parses its own arguments, so every
+ * command (and every new one) gets the same message. c NULL: no command. */
+static int check_options(const struct cmd *c, int first, int argc, char **argv,
+                         struct err *e)
+{
+    struct cmd_opt own[CMD_MAX_OPTS];
+    const char *names[CMD_MAX_OPTS + 32];
+    size_t n_own = c ? cmd_usage_options(c, own, CMD_MAX_OPTS) : 0, n = 0;
+    for (size_t i = 0; i < n_own; i++)
+        names[n++] = own[i].name;
+    for (size_t i = 0; i < cmd_n_global_opts && n < sizeof(names) / sizeof(names[0]); i++)
+        names[n++] = cmd_global_opts[i].name;
+    for (int i = first; i < argc; i++) {
+        const char *a = argv[i], *near;
+        size_t k, len = strcspn(a, "=");
+        if (a[0] != '-' || strcmp(a, "-") == 0)
+            continue;
+        /* "--prefix P" or "--prefix=P" */
+        for (k = 0; k < n_own; k++)
+            if (strncmp(own[k].name, a, len) == 0 && own[k].name[len] == '\0' &&
+                (a[len] == '\0' || own[k].takes_value))
+                break;
+        if (k < n_own) {
+            i += own[k].takes_value && a[len] == '\0';
+            continue;
+        }
+        near = util_closest(a, names, n);
+        if (near)
+            return err_set(e, ERR_USAGE, "%s%sunknown option '%s' \xe2\x80\x94 did you mean '%s'?",
+                           c ? c->name : "", c ? ": " : "", a, near);
+        return err_set(e, ERR_USAGE, "%s%sunknown option '%s' (see 'paasctl %s%s--help')",
+                       c ? c->name : "", c ? ": " : "", a, c ? c->name : "", c ? " " : "");
+    }
+    return 0;
+}
+
 struct global_opts {
     const char *config;
     int help;
     int version;
+    int man;                  /* hidden: print paasctl(1) from the table */
+    const char *completion;   /* hidden: print the bash/zsh completion */
 };
 
 /* Takes the global options out of argv wherever they stand, leaving the
@@ -243,6 +369,10 @@ static int parse_globals(struct paas *p, int argc, char **argv,
             g->help = 1;
         } else if (strcmp(a, "--version") == 0) {
             g->version = 1;
+        } else if (strcmp(a, "--man") == 0) {
+            g->man = 1;
+        } else if (strcmp(a, "--completion") == 0 && i + 1 < argc) {
+            g->completion = argv[++i];
         } else {
             args[n++] = argv[i];   /* the command's own option */
         }
@@ -279,6 +409,11 @@ static void setup_context(struct paas *p)
     p->knobs.iam_wait_s = env_long("PAASCTL_IAM_WAIT_S", -1, 0, 3600);
     p->knobs.cluster_wait_s = env_long("PAASCTL_CLUSTER_WAIT_S", 0, 1, 86400);
     p->clock = env_wall_clock_ts;
+    /* https://no-color.org: set and not empty means no colour; we also
+     * draw progress without escape sequences then, as on a dumb terminal. */
+    const char *no_color = env_get("NO_COLOR"), *term = env_get("TERM");
+    if ((no_color && *no_color) || (term && strcmp(term, "dumb") == 0))
+        p->log.escapes = 0;
 }
 
 static int setup_config(struct paas *p, const char *path, struct err *e)
@@ -360,6 +495,32 @@ static int run_mutating(struct paas *p, const struct cmd *c, int argc,
     return rc;
 }
 
+/* SPEC.md "Output": in JSON mode an error is the one document on stdout
+ * too (exit code unchanged), unless the command already printed its
+ * document (a failed smoke's report says itself that it failed). */
+static const char *error_kind(int code)
+{
+    switch (code) {
+    case 2: return "usage";
+    case 3: return "refused";
+    case 4: return "locked";
+    case 130: case 143: return "interrupted";
+    default: return "failed";
+    }
+}
+
+static void print_json_error(const struct err *e, int code)
+{
+    json_t *d;
+    if (cmd_json_documents() > 0)
+        return;
+    d = json_pack("{s:{s:s, s:s, s:s, s:i}}", "error", "message", e->msg,
+                  "kind", error_kind(code), "code", e->code, "exit", code);
+    if (d)
+        cmd_print_json(d);
+    json_decref(d);
+}
+
 static void report_counters(const struct paas *p)
 {
     if (p->have_aws)
@@ -369,9 +530,41 @@ static void report_counters(const struct paas *p)
                   p->aws.n.connects, p->aws.n.bytes_out, p->aws.n.bytes_in);
 }
 
+/* `paasctl help [COMMAND]`: the same text as --help. */
+static int help(const struct paas *p, int nargs, char **args, struct err *e)
+{
+    const struct cmd *c;
+    if (nargs < 2) {
+        if (p->output == OUT_JSON)
+            usage_json(NULL);
+        else
+            usage_global(stdout);
+        return 0;
+    }
+    c = find_command(args[1]);
+    if (!c)
+        return unknown_command(args[1], e);
+    usage_command(p, c);
+    return 0;
+}
+
+/* The hidden --man and --completion SHELL: what `make` writes to
+ * man/paasctl.1 and scripts/completion/ (and a test compares). */
+static int generate(const struct global_opts *g, struct err *e)
+{
+    if (g->man) {
+        cmd_gen_man(commands, N_COMMANDS, stdout);
+        return 0;
+    }
+    if (cmd_gen_completion(commands, N_COMMANDS, g->completion, stdout) < 0)
+        return err_set(e, ERR_USAGE, "--completion: unknown shell '%s' (bash or zsh)",
+                       g->completion);
+    return 0;
+}
+
 static int run(struct paas *p, int argc, char **argv, struct err *e)
 {
-    struct global_opts g = { NULL, 0, 0 };
+    struct global_opts g = { NULL, 0, 0, 0, NULL };
     char **args = calloc((size_t)argc + 1, sizeof(*args));
     const struct cmd *c;
     int nargs = 0, rc = -1;
@@ -384,6 +577,15 @@ static int run(struct paas *p, int argc, char **argv, struct err *e)
         rc = 0;
         goto out;
     }
+    if (g.man || g.completion) {
+        rc = generate(&g, e);
+        goto out;
+    }
+    if (nargs == 0 && g.help && p->output == OUT_JSON) {
+        usage_json(NULL);
+        rc = 0;
+        goto out;
+    }
     if (nargs == 0) {
         usage_global(g.help ? stdout : stderr);
         rc = g.help ? 0 : err_set(e, ERR_USAGE, "no command given");
@@ -391,12 +593,23 @@ static int run(struct paas *p, int argc, char **argv, struct err *e)
     }
     c = find_command(args[0]);
     if (!c) {
-        err_set(e, ERR_USAGE, "unknown command '%s' (see 'paasctl --help')", args[0]);
+        if (args[0][0] == '-') {
+            if (check_options(NULL, 0, nargs, args, e) == 0)
+                err_set(e, ERR_USAGE, "unknown option '%s'", args[0]);
+        }
+        else
+            unknown_command(args[0], e);
         goto out;
     }
     if (g.help) {
-        usage_command(c);
+        usage_command(p, c);
         rc = 0;
+        goto out;
+    }
+    if (check_options(c, 1, nargs, args, e) < 0)
+        goto out;
+    if (!c->fn) {   /* help: no set-up, the table is here */
+        rc = help(p, nargs, args, e);
         goto out;
     }
     p->command = c->name;
@@ -442,6 +655,10 @@ int main(int argc, char **argv)
     /* SPEC.md "Exit codes": a run that stopped for SIGINT/SIGTERM says so
      * with 128 + the signal (the lock is released, the journal written). */
     code = e.kind != ERR_NONE && interrupted ? 128 + (int)interrupted : err_exit_code(&e);
+    if (code != 0 && p.output == OUT_JSON) {
+        print_json_error(&e, code);
+        fflush(stdout);
+    }
     if (p.have_aws)
         aws_client_release(&p.aws);
     json_decref(p.changes);

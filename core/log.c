@@ -12,6 +12,17 @@ void log_init(struct logger *l, FILE *out)
     memset(l, 0, sizeof(*l));
     l->out = out;
     l->tty = out ? isatty(fileno(out)) : 0;
+    l->escapes = l->tty;
+}
+
+/* Back to the start of the drawn line and blank it: "\r\033[K", or
+ * without escapes, spaces over what was drawn and "\r" again. */
+static void log_erase(const struct logger *l, const struct progress *p)
+{
+    if (l->escapes)
+        fputs("\r\033[K", l->out);
+    else if (p->drawn > 0)
+        fprintf(l->out, "\r%*s\r", p->drawn, "");
 }
 
 /* Messages carry text from outside (API errors, the lock's holder): it
@@ -78,8 +89,10 @@ void log_progress(const struct logger *l, struct progress *p, double elapsed_s,
     vsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);
     if (l->tty) {
-        fprintf(l->out, "\r\033[K%s, %.0f s", line, elapsed_s);
-        p->drawn = 1;
+        int n;
+        log_erase(l, p);
+        n = fprintf(l->out, "%s, %.0f s", line, elapsed_s);
+        p->drawn = n > 0 ? n : 1;
     } else if (strcmp(line, p->last) != 0) {
         fprintf(l->out, "%s, %.0f s\n", line, elapsed_s);
     }
@@ -91,6 +104,16 @@ void log_progress_end(const struct logger *l, struct progress *p)
 {
     if (l && l->out && l->tty && p->drawn) {
         fputc('\n', l->out);
+        fflush(l->out);
+    }
+    p->drawn = 0;
+    p->last[0] = '\0';
+}
+
+void log_progress_clear(const struct logger *l, struct progress *p)
+{
+    if (l && l->out && l->tty && p->drawn) {
+        log_erase(l, p);
         fflush(l->out);
     }
     p->drawn = 0;

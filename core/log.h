@@ -10,6 +10,9 @@ struct logger {
     int verbosity;   /* 0 default, 1 = -v (requests), 2 = -vv (details) */
     int quiet;       /* -q: only errors */
     int tty;         /* stderr is a terminal: progress may redraw a line */
+    int escapes;     /* terminal escape sequences allowed (a terminal, and
+                      * NO_COLOR unset: cmd/ clears it); without them a
+                      * redraw is "\r" and spaces (SPEC.md "Output") */
     FILE *out;       /* stderr unless a test says otherwise */
 };
 
@@ -28,12 +31,14 @@ void log_debug(const struct logger *l, int level, const char *fmt, ...)
  * when the text (not the time) changed, so logs stay short. */
 struct progress {
     char last[160];
-    int drawn;
+    int drawn;       /* how many columns the drawn line takes; 0 = none */
 };
 void log_progress(const struct logger *l, struct progress *p, double elapsed_s,
                   const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* Ends a progress line (newline on a terminal). */
 void log_progress_end(const struct logger *l, struct progress *p);
+/* Erases a drawn progress line, so the next output starts a clean line. */
+void log_progress_clear(const struct logger *l, struct progress *p);
 
 #endif

@@ -21,4 +21,9 @@ int util_grow(void *items_ptr, size_t *cap, size_t n, size_t size);
  * Caller frees; NULL when out of memory or s is NULL. */
 char *util_printable(const char *s);
 
+/* The candidate closest to word by edit distance (insert, delete,
+ * substitute, swap of neighbours), if it is close enough to be a typo: at
+ * most 2 edits, and fewer than half of word's length. NULL otherwise. */
+const char *util_closest(const char *word, const char *const *cands, size_t n);
+
 #endif

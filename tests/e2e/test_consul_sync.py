@@ -29,6 +29,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from harness import PAASCTL, check, cluster_section, done, sample_config  # noqa: E402
 from consul_lib import ConsulStandin, KubeStandin  # noqa: E402
+from schemas import problems  # noqa: E402
 
 work = tempfile.mkdtemp(prefix="paasctl-consul-sync-")
 TOKEN = "tok-" + os.urandom(12).hex()
@@ -191,6 +192,10 @@ rc, out, err = paasctl(config(direct=True).replace("direct", "direct"), "a", "b"
                        "--prefix", "svc/1/")
 check("--prefix limits the pass", rc == 0 and re.search(r"0 created, 0 updated, 0 deleted, \d+ unchanged",
                                                         out), out)
+# SPEC.md "Output": the report as one document valid against docs/schema/consul-sync.json.
+rc, out, err = paasctl(config(direct=True), "a", "b", "--once", "-o", "json")
+check("-o json report matches its schema", rc == 0 and problems("consul-sync", out, rc) is None,
+      problems("consul-sync", out, rc))
 
 # --- through the API server proxy: continuous mode -----------------------------------------------------
 kube = {"a": KubeStandin(work, "a", "consul/consul:8500", src.url),

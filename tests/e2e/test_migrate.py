@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from harness import PAASCTL, World, check, cluster_section, done, sample_config  # noqa: E402
+from schemas import problems  # noqa: E402
 from standin import Standin, comparable, key  # noqa: E402
 
 NAME = "mig"
@@ -57,8 +58,12 @@ concurrency = 8
     return w.write_config(text, f"migrate-{d.dir.rsplit('/', 1)[-1]}.ini")
 
 
+schema_problems = []   # SPEC.md "Output": every report against docs/schema/migrate.json
+
+
 def migrate(d, *args, verbose=()):
     rc, out, err = w.paasctl("-c", config(d), *verbose, "-o", "json", "migrate", "a", "b", *args)
+    schema_problems.append(problems("migrate", out, rc))
     try:
         doc = json.loads(out)
     except ValueError:
@@ -421,4 +426,6 @@ rc, out, err = w.paasctl("-c", config(full), "migrate", "a")
 check("usage/one-slot-exit-2", rc == 2, f"rc={rc} {err!r}")
 rc, out, err = w.paasctl("-c", config(full), "migrate", "a", "a")
 check("usage/same-slot-exit-2", rc == 2, f"rc={rc} {err!r}")
+check("output/every-json-report-matches-schema", schema_problems and not any(schema_problems),
+      [x for x in schema_problems if x][:3])
 done()

@@ -19,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from harness import ROOT, World, check, done, sample_config, start_process  # noqa: E402
+from schemas import problems  # noqa: E402
 
 NAME = "smk"
 w = World()
@@ -141,8 +142,12 @@ connect_to = {connect_to}
 fast, slow = config(0.5), config(60)
 
 
+schema_problems = []   # SPEC.md "Output": every report against docs/schema/smoke.json
+
+
 def smoke(cfg=fast):
     rc, out, err = w.paasctl("-c", cfg, "-o", "json", "smoke", "b")
+    schema_problems.append(problems("smoke", out, rc))
     try:
         doc = json.loads(out)
     except ValueError:
@@ -246,4 +251,6 @@ check("usage/unknown-slot-exit-2", rc == 2, f"rc={rc} {err!r}")
 rc, out, err = w.paasctl("-c", fast, "smoke", "a")
 check("usage/no-cluster-section-exit-2", rc == 2 and "[cluster a]" in err, f"rc={rc} {err!r}")
 ing_srv.shutdown()
+check("output/every-json-report-matches-schema", schema_problems and not any(schema_problems),
+      [x for x in schema_problems if x][:3])
 done()

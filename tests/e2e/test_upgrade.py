@@ -17,6 +17,7 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from harness import check, done  # noqa: E402
 from ab_world import ABWorld, HOST  # noqa: E402
+from schemas import problems  # noqa: E402
 
 ab = ABWorld("upg", smoke_timeout=6)
 elb = ab.w.moto.client("elb")
@@ -79,6 +80,8 @@ ab.ingress.answers[HOST] = 503
 rc, out, err, doc = run("-o", "json", "upgrade")
 steps = (doc or {}).get("steps", [])
 check("failing smoke gate: exit 1", rc == 1, (rc, err[-1200:]))
+check("failing smoke gate: -o json matches docs/schema/upgrade.json", problems("upgrade", out, rc) is None,
+      problems("upgrade", out, rc))
 check("failing smoke gate: names the step and how to continue",
       "step 5/7 (smoke b)" in err and "'paasctl upgrade'" in err and "--from-step 5" in err and HOST in err,
       err[-1200:])
@@ -101,6 +104,8 @@ ab.ingress.seen.clear()
 rc, out, err, doc = run("-o", "json", "upgrade")
 steps = (doc or {}).get("steps", [])
 check("resume: exit 0", rc == 0, (rc, err[-1200:]))
+check("resume: -o json matches docs/schema/upgrade.json", problems("upgrade", out) is None,
+      problems("upgrade", out))
 check("resume: starts at the failed step 5, steps 1-4 from the earlier run",
       doc and doc["resumed"] and doc["first_step"] == 5 and [s["earlier"] for s in steps] == [True] * 4 + [False] * 3,
       json.dumps(doc)[:1500])

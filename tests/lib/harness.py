@@ -28,6 +28,7 @@ PAASCTL = os.environ.get("PAASCTL") or os.path.join(ROOT, "paasctl")
 _failed = 0
 _passed = 0
 _procs = []
+_stoppers = []
 
 
 def check(name, cond, detail=""):
@@ -57,8 +58,16 @@ def free_port():
     return port
 
 
+def on_exit(fn):
+    """fn() runs in stop_all: for what is not a Popen of ours (a tmux
+    server, which stops itself by its own PID in fn)."""
+    _stoppers.append(fn)
+
+
 def stop_all():
     """Stops every server this test started, each by its own PID."""
+    while _stoppers:
+        _stoppers.pop()()
     while _procs:
         stop_process(_procs[-1])
 
