@@ -259,6 +259,13 @@ static int slots_from_tags(struct paas *p, const char *to, struct upgrade_result
     return 0;
 }
 
+/* The string at key of a record, "" when absent (records are read back). */
+static const char *upgrade_str(json_t *o, const char *key)
+{
+    const char *v = json_string_value(json_object_get(o, key));
+    return v ? v : "";
+}
+
 /* A step of an earlier run's record, kept as that run left it. */
 static void step_from_record(struct upgrade_step *s, json_t *js)
 {
@@ -268,11 +275,9 @@ static void step_from_record(struct upgrade_step *s, json_t *js)
     for (size_t k = 0; o && k < sizeof(known) / sizeof(known[0]); k++)
         if (strcmp(o, known[k]) == 0)
             s->outcome = known[k];
-    snprintf(s->started, sizeof(s->started), "%s",
-             json_string_value(json_object_get(js, "started")) ?: "");
+    snprintf(s->started, sizeof(s->started), "%s", upgrade_str(js, "started"));
     s->seconds = json_real_value(json_object_get(js, "seconds"));
-    snprintf(s->detail, sizeof(s->detail), "%s",
-             json_string_value(json_object_get(js, "detail")) ?: "");
+    snprintf(s->detail, sizeof(s->detail), "%s", upgrade_str(js, "detail"));
 }
 
 /* The newest upgrade record, when it did not finish (and --to, if given,
