@@ -33,6 +33,9 @@ struct aws_client {
                                         * non-zero (Ctrl-C), lets no new
                                         * request start */
     time_t (*clock)(void);             /* wall clock for X-Amz-Date */
+    char profile[128];                 /* [paas] profile, "" = none: for
+                                        * re-resolving expired credentials */
+    unsigned creds_gen;                /* bumped each time creds change */
     char account[16];                  /* the caller's account (STS), asked once
                                         * by the first S3 call: every S3 call
                                         * names it as the expected owner */
