@@ -8,7 +8,7 @@
 #include "plans/shell.h"
 #include "plans/slot.h"
 #include "plans/slot_wait.h"
-#include "plans/up.h"
+#include "plans/converge.h"
 
 /* Takes --no-wait out of argv; 1 when it was there. */
 static int up_no_wait(int *argc, char **argv)

@@ -337,16 +337,15 @@ int shell_read(struct paas *p, enum shell_read_what what,
     return 0;
 }
 
-int shell_refuse_duplicates(const struct shell_world *w, int apply, struct diff *d,
-                            struct err *e)
+int shell_refuse_duplicates(const char *dup, int apply, struct diff *d, struct err *e)
 {
-    if (!w->dup[0])
+    if (!dup[0])
         return 0;
     if (apply)
         return err_set(e, ERR_REFUSED, "%s; delete the one that is not in use (or "
-                       "untag it), then run this again", w->dup);
+                       "untag it), then run this again", dup);
     snprintf(d->note, sizeof(d->note), "%s: 'paasctl up' will refuse until one is "
-             "deleted or untagged", w->dup);
+             "deleted or untagged", dup);
     return 0;
 }
 
@@ -1204,7 +1203,7 @@ int plan_up_shell(struct paas *p, int apply, struct diff *d, struct err *e)
         return err_set(e, ERR_FAILED, "out of memory");
     }
     if (shell_read(p, SHELL_READ_ALL, w, e) < 0 || pzone_read(p, &pz, e) < 0 ||
-        shell_refuse_duplicates(w, apply, d, e) < 0)
+        shell_refuse_duplicates(w->dup, apply, d, e) < 0)
         goto out;
     shell_decide(p, w, t, d);
     pzone_decide(p, &pz, d);

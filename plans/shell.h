@@ -63,11 +63,11 @@ void shell_world_release(struct shell_world *w);
  * NULL) gets the id of a second VPC so tagged, else "". */
 int shell_find_vpc(struct paas *p, struct ec2_vpc *out, int *found,
                    char dup[32], struct err *e);
-/* A duplicate in w (see dup): with apply, ERR_REFUSED naming both ids
- * (up must not spread a network over two copies); else it becomes the
- * diff's note for `plan`. 0 when there is none or only a note. */
-int shell_refuse_duplicates(const struct shell_world *w, int apply, struct diff *d,
-                            struct err *e);
+/* A duplicate (dup: a shell_world's or a slot_net's, "" = none): with
+ * apply, ERR_REFUSED naming both ids (up must not spread over two copies);
+ * else it becomes the diff's note for `plan`. 0 when there is none or only
+ * a note. */
+int shell_refuse_duplicates(const char *dup, int apply, struct diff *d, struct err *e);
 /* The first duplicate among the VPC, subnets and groups of the shell into
  * out ("" = none), for `status`. */
 int shell_find_duplicates(struct paas *p, char *out, size_t size, struct err *e);

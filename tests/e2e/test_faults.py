@@ -187,9 +187,11 @@ def world(name):
     out["igws"] = sorted(nm(g, "InternetGatewayId") for g in
                          ec2.describe_internet_gateways(Filters=f)["InternetGateways"])
     out["eips"] = sorted(nm(a, "AllocationId") for a in ec2.describe_addresses(Filters=f)["Addresses"])
+    # moto's DescribeNatGateways ignores tag filters: filter here.
     out["nats"] = sorted((nm(g, "NatGatewayId"), g["State"]) for g in
                          ec2.describe_nat_gateways(Filters=f)["NatGateways"]
-                         if g["State"] in ("pending", "available"))
+                         if g["State"] in ("pending", "available")
+                         and tags(g).get("paasctl:paas") == name)
     groups = ec2.describe_security_groups(Filters=f)["SecurityGroups"]
     for g in groups:
         ids[g["GroupId"]] = tags(g).get("Name", g["GroupName"])
