@@ -17,7 +17,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from harness import World, check, done, sample_config  # noqa: E402
+from harness import ROOT, World, check, done, sample_config, start_process, stop_process  # noqa: E402
 from faultproxy import FaultProxy, Rule  # noqa: E402
 
 w = World()
@@ -149,6 +149,43 @@ rc, out, err = run("reset", "status")
 n = count_actions(proxy.log, start).get("DescribeVpcs", 0)
 check("expired/only-once", rc == 1 and n == 2 and "ExpiredToken" in err, f"rc={rc} n={n} {err[-500:]}")
 proxy.rules = []
+
+# Credentials from IMDS that rotate (without session tokens: moto refuses
+# one it did not issue): the first key is refused as expired by
+# the proxy (every request signed with it), the stub serves the second one
+# on the next fetch; the run must go on with the second.
+iam = w.moto.client("iam")
+key2 = iam.create_access_key(UserName="paasctl-test")["AccessKey"]
+rotation = [{"AccessKeyId": w.moto.key_id, "SecretAccessKey": w.moto.secret, "Token": None},
+            {"AccessKeyId": key2["AccessKeyId"], "SecretAccessKey": key2["SecretAccessKey"],
+             "Token": None}]
+creds_file = os.path.join(w.dir, "imds-creds.json")
+with open(creds_file, "w") as f:
+    json.dump(rotation, f)
+port_file = os.path.join(w.dir, "imds.port")
+imds = start_process([sys.executable, os.path.join(ROOT, "tests", "lib", "imds_stub.py"),
+                      "--port-file", port_file, "--creds-file", creds_file])
+deadline = time.time() + 20
+while not os.path.exists(port_file) and time.time() < deadline:
+    time.sleep(0.05)
+with open(port_file) as f:
+    imds_url = f"http://127.0.0.1:{f.read().strip()}"
+old_key = w.moto.key_id
+proxy.rules = [Rule(status=400, times=None, body=EXPIRED,
+                    match_headers=lambda h: f"Credential={old_key}/" in h.get("authorization", ""))]
+start = len(proxy.headers_log)
+e = env(AWS_EC2_METADATA_SERVICE_ENDPOINT=imds_url)
+for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_EC2_METADATA_DISABLED"):
+    e.pop(k, None)
+rc, out, err = w.paasctl("-c", config("reset"), "status", "-v", env=e)
+signed = [h.get("authorization", "") for _, _, h in proxy.headers_log[start:]]
+n_old = sum(f"Credential={old_key}/" in a for a in signed)
+n_new = sum(f"Credential={key2['AccessKeyId']}/" in a for a in signed)
+check("expired/imds-rotated-credentials-used", rc == 0 and n_old >= 1 and n_new >= 2
+      and key2["SecretAccessKey"] not in out + err,
+      f"rc={rc} old={n_old} new={n_new} {err[-800:]}")
+proxy.rules = []
+stop_process(imds)
 
 # ---- 4. the lifecycle at 20% faults ------------------------------------------
 
