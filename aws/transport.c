@@ -165,11 +165,8 @@ static int aws_curl_retryable(const struct aws_request *req, CURLcode rc)
     }
 }
 
-/* May the server have executed a request that failed? Not when the
- * connection was never made or the server refused it (throttling, 4xx);
- * yes after a reset, a timeout or a 5xx once bytes were sent. A TLS or
- * option error happens before the request is sent. */
-static int aws_outcome_uncertain(const struct err *e, CURLcode rc)
+/* A TLS or option error happens before the request is sent: certain. */
+int aws_error_uncertain(const struct err *e, CURLcode rc)
 {
     switch (rc) {
     case CURLE_OK:
@@ -381,7 +378,7 @@ static enum http_verdict aws_transfer_judge(struct http_xfer *x, CURLcode rc)
         retry = aws_error_retryable(r, x->e);
         x->throttled = retry && (x->status == 429 || aws_code_in(x->e->code, aws_throttle_codes));
     }
-    x->e->uncertain = aws_outcome_uncertain(x->e, rc);
+    x->e->uncertain = aws_error_uncertain(x->e, rc);
     if (retry)
         log_debug(t->c->log, 2, "aws retry %s after %s", t->what, x->e->msg);
     return retry ? HTTP_RETRY : HTTP_DONE;

@@ -111,6 +111,10 @@ int aws_error_from_response(const struct aws_request *req, long status,
 
 /* 1 if this error is worth retrying for this request. */
 int aws_error_retryable(const struct aws_request *req, const struct err *e);
+/* 1 if a failed call may have been executed (err.uncertain): sent, then a
+ * reset, timeout or 5xx; 0 if certainly not: never connected, throttled,
+ * or refused with 4xx. rc is curl's result (CURLE_OK: e is an answer). */
+int aws_error_uncertain(const struct err *e, CURLcode rc);
 
 /* Full-jitter backoff before attempt k (1-based retry count), in ms
  * (http_backoff_ms with the AWS policy). */

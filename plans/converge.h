@@ -16,9 +16,9 @@
 
 /* How often one command looks: the first pass and this many more. Each
  * pass re-reads and sends only what is still to do, so one call is sent at
- * most this often; at 20% injected faults the lifecycle needed up to 6
+ * most this often; at 20% injected faults a lifecycle step needed up to 8
  * (tests/e2e/test_faults.py). */
-#define PLAN_CONVERGE_PASSES 10
+#define PLAN_CONVERGE_PASSES 12
 
 /* One pass: read, decide into d, apply. pass is 1 for the first. */
 typedef int (*plan_pass_fn)(struct paas *p, void *ctx, int pass, struct diff *d,

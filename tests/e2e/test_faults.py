@@ -13,6 +13,7 @@ same world as a clean run."""
 
 import json
 import os
+import re
 import sys
 import time
 
@@ -193,6 +194,9 @@ LIFECYCLE = (("up", "shell"), ("up", "a"), ("cutover",), ("up", "b"), ("cutover"
              ("rollback",), ("teardown", "b", "--yes"))
 
 
+PASSES = []   # per step: how many passes it needed
+
+
 def lifecycle(name, seed):
     """Each step once; at 20% faults when seed is not None."""
     for k, step in enumerate(LIFECYCLE):
@@ -201,6 +205,8 @@ def lifecycle(name, seed):
         t0 = time.time()
         rc, out, err = run(name, *step)
         proxy.chaos(0, 0)
+        passes = [int(n) for n in re.findall(r"pass (\d+) of at most", err)]
+        PASSES.append(max(passes, default=1))
         label = f"seed{seed}/{'-'.join(step)}" if seed is not None else f"clean/{'-'.join(step)}"
         check(label, rc == 0, f"rc={rc} after {time.time() - t0:.0f}s: {err[-2500:]}")
         if rc != 0:
@@ -278,7 +284,8 @@ if lifecycle("clean", None):
         kinds = {}
         for f in proxy.faults[n0:]:
             kinds[f[0]] = kinds.get(f[0], 0) + 1
-        print(f"# seed {seed}: {time.time() - t0:.0f} s (clean {clean_s:.0f} s), faults {kinds}")
+        print(f"# seed {seed}: {time.time() - t0:.0f} s (clean {clean_s:.0f} s), faults {kinds}, "
+              f"passes per step {PASSES[-len(LIFECYCLE):]}")
         check(f"seed{seed}/faults-after-execution-injected",
               kinds.get("reset-after", 0) > 0 and kinds.get("503-after", 0) > 0, kinds)
 done()
