@@ -349,13 +349,19 @@ int shell_refuse_duplicates(const char *dup, int apply, struct diff *d, struct e
     return 0;
 }
 
-int shell_find_duplicates(struct paas *p, char *out, size_t size, struct err *e)
+int shell_find_duplicates(struct paas *p, const struct ec2_vpc *vpc, const char *other_vpc,
+                          char *out, size_t size, struct err *e)
 {
     struct shell_world *w = calloc(1, sizeof(*w));
     int rc;
     if (!w)
         return err_set(e, ERR_FAILED, "out of memory");
-    rc = shell_read(p, SHELL_READ_FOR_SLOT, w, e);
+    w->nz = p->cfg.n_zones;
+    w->vpc = *vpc;
+    w->have_vpc = 1;
+    if (other_vpc[0])
+        shell_dup(w, "VPCs", vpc->id, other_vpc);
+    rc = shell_read_subnets(p, w, e) < 0 || shell_read_sgs(p, w, e) < 0 ? -1 : 0;
     snprintf(out, size, "%s", rc == 0 ? w->dup : "");
     shell_world_release(w);
     free(w);

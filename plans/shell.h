@@ -68,9 +68,11 @@ int shell_find_vpc(struct paas *p, struct ec2_vpc *out, int *found,
  * else it becomes the diff's note for `plan`. 0 when there is none or only
  * a note. */
 int shell_refuse_duplicates(const char *dup, int apply, struct diff *d, struct err *e);
-/* The first duplicate among the VPC, subnets and groups of the shell into
- * out ("" = none), for `status`. */
-int shell_find_duplicates(struct paas *p, char *out, size_t size, struct err *e);
+/* For `status`, beside shell_find_vpc (vpc, and other_vpc its dup): the
+ * first duplicate among the VPCs, the subnets and the shell's groups into
+ * out ("" = none), in two requests. */
+int shell_find_duplicates(struct paas *p, const struct ec2_vpc *vpc, const char *other_vpc,
+                          char *out, size_t size, struct err *e);
 
 /* The state bucket, created (and tagged) if missing. `up shell` runs this
  * before it takes the lock, because the lock lives in that bucket. */
