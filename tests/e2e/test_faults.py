@@ -288,4 +288,18 @@ if lifecycle("clean", None):
               f"passes per step {PASSES[-len(LIFECYCLE):]}")
         check(f"seed{seed}/faults-after-execution-injected",
               kinds.get("reset-after", 0) > 0 and kinds.get("503-after", 0) > 0, kinds)
+
+    # A second node group of slot a, made by someone else: up a refuses.
+    cvpc = ec2.describe_vpcs(Filters=by_paas("clean"))["Vpcs"][0]["VpcId"]
+    mine = [g["GroupId"] for g in ec2.describe_security_groups(Filters=by_paas("clean") + [
+        {"Name": "tag:paasctl:slot", "Values": ["a"]},
+        {"Name": "tag:paasctl:role", "Values": ["sg-node"]}])["SecurityGroups"]]
+    other = ec2.create_security_group(
+        GroupName="someone-else", Description="x", VpcId=cvpc, TagSpecifications=[{
+            "ResourceType": "security-group", "Tags": [
+                {"Key": "paasctl:paas", "Value": "clean"}, {"Key": "paasctl:slot", "Value": "a"},
+                {"Key": "paasctl:role", "Value": "sg-node"}]}])["GroupId"]
+    rc, out, err = run("clean", "up", "a")
+    check("dup/up-slot-refuses-group", rc == 3 and other in err and mine and mine[0] in err,
+          f"rc={rc} {mine} {err[-600:]}")
 done()
