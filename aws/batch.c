@@ -147,6 +147,27 @@ out:
     return again;
 }
 
+/* e = the first failed item's error; uncertain only when every failed
+ * item's outcome is: one certain failure (a validation error) would come
+ * back however often the caller looked and tried again. */
+static int batch_first_failure(const struct aws_batch *b, struct err *e)
+{
+    int failed = 0, uncertain = 1;
+    for (size_t i = 0; i < b->n; i++) {
+        if (b->items[i].state >= 0)
+            continue;
+        if (!failed++)
+            *e = b->items[i].err;
+        uncertain &= b->items[i].err.uncertain;
+    }
+    if (!failed)
+        return 0;
+    if (e->kind == ERR_NONE)
+        e->kind = ERR_FAILED;
+    e->uncertain = uncertain;
+    return -1;
+}
+
 int aws_batch_run(struct aws_client *c, struct aws_batch *b, struct err *e)
 {
     long started = batch_now_s();
@@ -165,14 +186,7 @@ int aws_batch_run(struct aws_client *c, struct aws_batch *b, struct err *e)
     }
     if (b->failed)
         return err_set(e, ERR_FAILED, "out of memory sending a batch of AWS calls");
-    for (size_t i = 0; i < b->n; i++)
-        if (b->items[i].state < 0) {
-            *e = b->items[i].err;
-            if (e->kind == ERR_NONE)
-                e->kind = ERR_FAILED;
-            return -1;
-        }
-    return 0;
+    return batch_first_failure(b, e);
 }
 
 int aws_batch_call1(struct aws_client *c, const struct aws_query *q,

@@ -558,7 +558,8 @@ struct aws_batch_item *ec2_create_nat_gateway(struct aws_batch *b,
                                               const struct ec2_tag *t,
                                               size_t nt)
 {
-    struct aws_batch_item *it = ec2_add(b, "CreateNatGateway", 1,
+    /* Not resent by the transport either (see ec2_run_instances). */
+    struct aws_batch_item *it = ec2_add(b, "CreateNatGateway", 0,
                                         "natGateway/natGatewayId");
     aws_query_add(&it->q, "SubnetId", subnet);
     aws_query_add(&it->q, "AllocationId", allocation_id);
@@ -741,9 +742,12 @@ int ec2_image_root_device(struct aws_client *c, const char *ami, char *out,
 struct aws_batch_item *ec2_run_instances(struct aws_batch *b,
                                          const struct ec2_run_spec *s)
 {
-    /* The ClientToken makes a resend safe: AWS answers it with the first
-     * call's reservation instead of launching again. */
-    struct aws_batch_item *it = ec2_add(b, "RunInstances", 1, NULL);
+    /* Not resent by the transport: an emulator may ignore the ClientToken
+     * (moto does) and launch again. An uncertain outcome makes up look by
+     * tags instead (plans/converge.h); if AWS does not show the instances
+     * yet, the next pass derives the same token from the same instances
+     * seen, and AWS answers it with the first call's reservation. */
+    struct aws_batch_item *it = ec2_add(b, "RunInstances", 0, NULL);
     char count[16];
     snprintf(count, sizeof(count), "%d", s->count);
     aws_query_add(&it->q, "ImageId", s->ami);

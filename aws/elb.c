@@ -379,9 +379,10 @@ static void elb_query_listeners(struct aws_query *q, const struct elb_listener *
 
 struct aws_batch_item *elb_create(struct aws_batch *b, const struct elb_spec *s)
 {
-    /* CreateLoadBalancer with the same arguments answers with the existing
-     * one, so a resend is harmless. */
-    struct aws_batch_item *it = aws_batch_add(b, AWS_ELB, "CreateLoadBalancer", 1);
+    /* Not resent blindly: AWS answers a resend with the existing balancer,
+     * but other implementations (moto) say DuplicateLoadBalancerName; an
+     * uncertain outcome makes up look for it by name instead. */
+    struct aws_batch_item *it = aws_batch_add(b, AWS_ELB, "CreateLoadBalancer", 0);
     it->id_path = "CreateLoadBalancerResult/DNSName";
     aws_query_add(&it->q, "LoadBalancerName", s->name);
     elb_query_listeners(&it->q, s->listeners, s->n_listeners);

@@ -20,6 +20,8 @@ struct aws_transfer {
     struct sigv4_state sig;
     struct buf url;
     char what[128];         /* "ec2 DescribeVpcs", for messages */
+    unsigned creds_gen;     /* the credentials the last attempt was signed with */
+    int creds_renewed;      /* this request already asked for fresh ones */
 };
 
 static const struct http_driver aws_driver;
@@ -40,6 +42,7 @@ int aws_client_init(struct aws_client *c, const struct aws_client_opts *o,
         if (aws_endpoint_resolve((enum aws_service)s, c->region, o->endpoint,
                                  &c->ep[s], e) < 0)
             return -1;
+    snprintf(c->profile, sizeof(c->profile), "%s", o->profile ? o->profile : "");
     if (aws_creds_resolve(o->profile, &c->creds, e) < 0)
         return -1;
     return http_engine_init(&c->http, &ho, &c->n, e);
@@ -162,6 +165,59 @@ static int aws_curl_retryable(const struct aws_request *req, CURLcode rc)
     }
 }
 
+/* A TLS or option error happens before the request is sent: certain. */
+int aws_error_uncertain(const struct err *e, CURLcode rc)
+{
+    switch (rc) {
+    case CURLE_OK:
+        return (e->http_status >= 500 && !aws_code_in(e->code, aws_throttle_codes)) ||
+               aws_code_in(e->code, aws_transient_codes);
+    case CURLE_OPERATION_TIMEDOUT:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_WRITE_ERROR:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* Credentials that ran out (temporary ones from IMDS or an exported SSO
+ * session outlive a long wait): the AWS SDKs' codes for it. */
+static const char *const aws_expired_codes[] = {
+    "ExpiredToken", "ExpiredTokenException", "RequestExpired", NULL
+};
+
+/* Resolves the credential chain again (env, files, IMDS), once per
+ * request; a sibling request that already did it only re-signs. 1: send
+ * again now; 0: keep the error. */
+static int aws_renew_creds(struct aws_transfer *t, struct err *e)
+{
+    struct aws_client *c = t->c;
+    struct aws_creds fresh;
+    struct err re;
+    if (t->creds_renewed || !aws_code_in(e->code, aws_expired_codes))
+        return 0;
+    t->creds_renewed = 1;
+    if (t->creds_gen != c->creds_gen)
+        return 1;
+    aws_creds_init(&fresh);
+    err_init(&re);
+    if (aws_creds_resolve(c->profile[0] ? c->profile : NULL, &fresh, &re) < 0) {
+        aws_creds_release(&fresh);
+        err_wrap(e, "credentials expired, and resolving them again failed (%s)", re.msg);
+        return 0;
+    }
+    aws_creds_release(&c->creds);
+    c->creds = fresh;
+    c->creds_gen++;
+    log_debug(c->log, 1, "aws %s: %s; credentials resolved again from %s", t->what,
+              e->code, c->creds.source);
+    return 1;
+}
+
 long aws_backoff_ms(struct aws_client *c, int k)
 {
     return http_backoff_ms(&c->http, k, 0);
@@ -217,6 +273,7 @@ static int aws_transfer_sign(struct http_xfer *x)
     int s3 = r->svc == AWS_S3;
     time_t now = c->clock();   /* once: X-Amz-Date and the scope must agree */
 
+    t->creds_gen = c->creds_gen;
     if (r->n_headers > AWS_MAX_EXTRA_HEADERS)
         return err_set(x->e, ERR_FAILED, "%s: %zu extra headers, more than the %d a "
                        "request may carry", t->what, r->n_headers, AWS_MAX_EXTRA_HEADERS);
@@ -316,9 +373,12 @@ static enum http_verdict aws_transfer_judge(struct http_xfer *x, CURLcode rc)
         }
         aws_error_from_response(r, x->status, buf_str(&t->resp->body),
                                 t->resp->body.len, t->resp->request_id, x->e);
+        if (aws_renew_creds(t, x->e))
+            return HTTP_RETRY_NOW;
         retry = aws_error_retryable(r, x->e);
         x->throttled = retry && (x->status == 429 || aws_code_in(x->e->code, aws_throttle_codes));
     }
+    x->e->uncertain = aws_error_uncertain(x->e, rc);
     if (retry)
         log_debug(t->c->log, 2, "aws retry %s after %s", t->what, x->e->msg);
     return retry ? HTTP_RETRY : HTTP_DONE;

@@ -33,6 +33,9 @@ struct aws_client {
                                         * non-zero (Ctrl-C), lets no new
                                         * request start */
     time_t (*clock)(void);             /* wall clock for X-Amz-Date */
+    char profile[128];                 /* [paas] profile, "" = none: for
+                                        * re-resolving expired credentials */
+    unsigned creds_gen;                /* bumped each time creds change */
     char account[16];                  /* the caller's account (STS), asked once
                                         * by the first S3 call: every S3 call
                                         * names it as the expected owner */
@@ -108,6 +111,10 @@ int aws_error_from_response(const struct aws_request *req, long status,
 
 /* 1 if this error is worth retrying for this request. */
 int aws_error_retryable(const struct aws_request *req, const struct err *e);
+/* 1 if a failed call may have been executed (err.uncertain): sent, then a
+ * reset, timeout or 5xx; 0 if certainly not: never connected, throttled,
+ * or refused with 4xx. rc is curl's result (CURLE_OK: e is an answer). */
+int aws_error_uncertain(const struct err *e, CURLcode rc);
 
 /* Full-jitter backoff before attempt k (1-based retry count), in ms
  * (http_backoff_ms with the AWS policy). */

@@ -81,6 +81,7 @@ static void status_print_json(struct paas *p, const struct status_report *r)
                           "prelive", status_str_or_null(r->prelive_slot));
     json_object_set_new(d, "drift", status_drift_json(r));
     json_object_set_new(d, "unfinished_swap", status_swap_json(r));
+    json_object_set_new(d, "duplicate", status_str_or_null(r->duplicate));
     json_object_set(d, "journal", r->journal ? r->journal : json_null());
     cmd_print_json(d);
     json_decref(d);
@@ -122,6 +123,9 @@ static void status_print_problems(const struct status_report *r)
         printf("\nUNFINISHED %s: slot %s to live (from %s); run 'paasctl %s' to finish it\n",
                r->swap_command, r->swap_to, r->swap_from[0] ? r->swap_from : "none",
                r->swap_command);
+    if (r->duplicate[0])
+        printf("\nDUPLICATE: %s; 'paasctl up' refuses until one is deleted or untagged\n",
+               r->duplicate);
     if (r->n_drift == 0) {
         printf("\nno drift: traffic tags and ELB membership agree\n");
         return;
@@ -201,10 +205,12 @@ int cmd_status(struct paas *p, int argc, char **argv, struct err *e)
         status_print_json(p, &r);
     else
         status_print_table(p, &r);
-    /* --check is for monitoring: drift or a half-done swap is a failure. */
-    if (check && (r.n_drift || r.swap_pending))
-        rc = err_set(e, ERR_FAILED, "status --check: %zu drift problem%s%s", r.n_drift,
-                     r.n_drift == 1 ? "" : "s", r.swap_pending ? " and an unfinished swap" : "");
+    /* --check is for monitoring: drift, a half-done swap or a duplicate
+     * resource is a failure. */
+    if (check && (r.n_drift || r.swap_pending || r.duplicate[0]))
+        rc = err_set(e, ERR_FAILED, "status --check: %zu drift problem%s%s%s", r.n_drift,
+                     r.n_drift == 1 ? "" : "s", r.swap_pending ? " and an unfinished swap" : "",
+                     r.duplicate[0] ? " and a duplicate resource" : "");
     status_report_release(&r);
     return rc;
 }

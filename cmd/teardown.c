@@ -36,9 +36,7 @@ int cmd_teardown(struct paas *p, int argc, char **argv, struct err *e)
     if (cmd_lifecycle_target(argc, argv, 1, e) < 0)
         return -1;
     diff_init(&d, argv[1]);
-    rc = strcmp(argv[1], "shell") == 0
-        ? plan_teardown_shell(p, !p->dry_run, teardown_confirm, argv[1], &d, e)
-        : plan_teardown_slot(p, argv[1], !p->dry_run, teardown_confirm, argv[1], &d, e);
+    rc = plan_teardown(p, argv[1], !p->dry_run, teardown_confirm, argv[1], &d, e);
     if ((rc == 0 || (d.n && e->kind == ERR_FAILED)))
         cmd_print_diff(p, &d, p->dry_run ? "plan" : "teardown");
     /* The journal's "changes": only when something was attempted (not

@@ -8,6 +8,7 @@
 #include "plans/shell.h"
 #include "plans/slot.h"
 #include "plans/slot_wait.h"
+#include "plans/converge.h"
 
 /* Takes --no-wait out of argv; 1 when it was there. */
 static int up_no_wait(int *argc, char **argv)
@@ -58,8 +59,7 @@ int cmd_up(struct paas *p, int argc, char **argv, struct err *e)
     if (cmd_lifecycle_target(argc, argv, 1, e) < 0)
         return -1;
     diff_init(&d, argv[1]);
-    rc = strcmp(argv[1], "shell") == 0 ? plan_up_shell(p, !p->dry_run, &d, e)
-                                       : plan_up_slot(p, argv[1], !p->dry_run, &d, e);
+    rc = plan_up(p, argv[1], !p->dry_run, &d, e);
     /* Printed on failure too: the ids say what this run made before it
      * stopped. */
     if (rc == 0 || d.n)

@@ -21,6 +21,10 @@ struct err {
     char code[96];         /* AWS error code or Kubernetes Status reason */
     char request_id[128];  /* AWS request id, when there is one */
     long http_status;      /* 0 when no HTTP exchange happened */
+    int uncertain;         /* 1: the request was sent and may have been
+                            * executed (reset, timeout, 5xx): look before
+                            * acting again. 0: it certainly was not (refused
+                            * connection, throttled, 4xx) or it succeeded. */
 };
 
 void err_init(struct err *e);

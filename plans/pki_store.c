@@ -122,6 +122,25 @@ void pki_store_decide(const struct pki_store *s, struct diff *d)
              op == DIFF_UPDATE ? "; make the missing ones" : "", s->ca_hash);
 }
 
+/* After a 412 on the conditional PUT: 1 when the stored object is byte for
+ * byte ours (the PUT ran, a reset hid its answer and the resend found it),
+ * else 0. */
+static int pki_store_is_ours(struct paas *p, const char *bucket,
+                             const struct pki_object *o)
+{
+    struct buf got = BUF_INIT;
+    struct err ge;
+    int same;
+    err_init(&ge);
+    if (s3_get_secret(&p->aws, bucket, o->key, &got, &ge) < 0) {
+        buf_release_secret(&got);
+        return 0;
+    }
+    same = got.len == o->body.len && memcmp(buf_str(&got), buf_str(&o->body), got.len) == 0;
+    buf_release_secret(&got);
+    return same;
+}
+
 int pki_store_apply(struct paas *p, const char *bucket, struct pki_store *s,
                     struct err *e)
 {
@@ -132,6 +151,11 @@ int pki_store_apply(struct paas *p, const char *bucket, struct pki_store *s,
         if (!o->create)
             continue;
         if (s3_put_secret(&p->aws, bucket, o->key, buf_str(&o->body), o->body.len, 1, e) < 0) {
+            if (e->http_status == 412 && pki_store_is_ours(p, bucket, o) == 1) {
+                o->create = 0;
+                o->listed = 1;
+                continue;
+            }
             if (e->http_status == 412)
                 return err_set(e, ERR_FAILED, "s3://%s/%s appeared while this run made "
                                "its own (another run without the lock?): nothing was "

@@ -67,8 +67,17 @@ static int shell_name_zone(const struct paas *p, const struct ec2_tags *t,
     return -1;
 }
 
+/* Keeps the first duplicate seen: what is kept and what else is there. */
+static void shell_dup(struct shell_world *w, const char *what, const char *kept,
+                      const char *other)
+{
+    if (!w->dup[0])
+        snprintf(w->dup, sizeof(w->dup), "two %s tagged for this paas: %s and %s",
+                 what, kept, other);
+}
+
 int shell_find_vpc(struct paas *p, struct ec2_vpc *out, int *found,
-                   struct err *e)
+                   char dup[32], struct err *e)
 {
     struct ec2_filter f[] = {
         { "tag:" TAG_PAAS, { p->cfg.name, NULL } },
@@ -81,6 +90,8 @@ int shell_find_vpc(struct paas *p, struct ec2_vpc *out, int *found,
     *found = n > 0;
     if (n > 0)
         *out = v[0];
+    if (dup)
+        snprintf(dup, 32, "%s", n > 1 ? v[1].id : "");
     free(v);
     return 0;
 }
@@ -88,8 +99,11 @@ int shell_find_vpc(struct paas *p, struct ec2_vpc *out, int *found,
 static int shell_read_vpc(struct paas *p, struct shell_world *w,
                           enum shell_read_what what, struct err *e)
 {
-    if (shell_find_vpc(p, &w->vpc, &w->have_vpc, e) < 0)
+    char other[32];
+    if (shell_find_vpc(p, &w->vpc, &w->have_vpc, other, e) < 0)
         return -1;
+    if (other[0])
+        shell_dup(w, "VPCs", w->vpc.id, other);
     if (w->have_vpc && what == SHELL_READ_ALL)
         return ec2_vpc_dns_hostnames(&p->aws, w->vpc.id, &w->dns_hostnames, e);
     return 0;
@@ -112,10 +126,14 @@ static int shell_read_subnets(struct paas *p, struct shell_world *w,
         int priv = strcmp(s[i].tags.role, "subnet-private") == 0;
         if (z < 0 || (!pub && !priv))
             continue;
-        if (pub && !w->have_pub[z]) {
+        if (pub && w->have_pub[z]) {
+            shell_dup(w, "public subnets in one zone", w->pub[z].id, s[i].id);
+        } else if (pub) {
             w->have_pub[z] = 1;
             w->pub[z] = s[i];
-        } else if (priv && !w->have_priv[z]) {
+        } else if (w->have_priv[z]) {
+            shell_dup(w, "private subnets in one zone", w->priv[z].id, s[i].id);
+        } else {
             w->have_priv[z] = 1;
             w->priv[z] = s[i];
         }
@@ -138,6 +156,8 @@ static int shell_read_igw(struct paas *p, struct shell_world *w, struct err *e)
         w->have_igw = 1;
         w->igw = g[0];
     }
+    if (n > 1)
+        shell_dup(w, "internet gateways", g[0].id, g[1].id);
     free(g);
     return 0;
 }
@@ -154,7 +174,10 @@ static int shell_read_eips(struct paas *p, struct shell_world *w, struct err *e)
         return -1;
     for (size_t i = 0; i < n; i++) {
         int z = shell_name_zone(p, &a[i].tags, "eip");
-        if (z >= 0 && !w->have_eip[z]) {
+        if (z >= 0 && w->have_eip[z])
+            shell_dup(w, "addresses for one NAT gateway", w->eip[z].allocation_id,
+                      a[i].allocation_id);
+        else if (z >= 0) {
             w->have_eip[z] = 1;
             w->eip[z] = a[i];
         }
@@ -199,10 +222,14 @@ static int shell_read_rtbs(struct paas *p, struct shell_world *w, struct err *e)
     snprintf(pub, sizeof(pub), "%s-shell-rtb-public", p->cfg.name);
     for (size_t i = 0; i < n; i++) {
         int z = shell_name_zone(p, &t[i].tags, "rtb-private");
-        if (strcmp(t[i].tags.name, pub) == 0 && !w->have_rtb_pub) {
+        if (strcmp(t[i].tags.name, pub) == 0 && w->have_rtb_pub) {
+            shell_dup(w, "public route tables", w->rtb_pub.id, t[i].id);
+        } else if (strcmp(t[i].tags.name, pub) == 0) {
             w->have_rtb_pub = 1;
             w->rtb_pub = t[i];
-        } else if (z >= 0 && !w->have_rtb_priv[z]) {
+        } else if (z >= 0 && w->have_rtb_priv[z]) {
+            shell_dup(w, "private route tables for one zone", w->rtb_priv[z].id, t[i].id);
+        } else if (z >= 0) {
             w->have_rtb_priv[z] = 1;
             w->rtb_priv[z] = t[i];
         }
@@ -223,12 +250,16 @@ static int shell_read_sgs(struct paas *p, struct shell_world *w, struct err *e)
     if (ec2_describe_security_groups(&p->aws, f, 3, &g, &n, e) < 0)
         return -1;
     for (size_t i = 0; i < n; i++)
-        for (int k = 0; k < SHELL_N_SG; k++)
-            if (strcmp(g[i].tags.role, shell_sg_role((enum shell_sg)k)) == 0 &&
-                !w->have_sg[k]) {
-                w->have_sg[k] = 1;
-                w->sg[k] = g[i];
+        for (int k = 0; k < SHELL_N_SG; k++) {
+            if (strcmp(g[i].tags.role, shell_sg_role((enum shell_sg)k)) != 0)
+                continue;
+            if (w->have_sg[k]) {
+                shell_dup(w, "security groups for one role", w->sg[k].id, g[i].id);
+                continue;
             }
+            w->have_sg[k] = 1;
+            w->sg[k] = g[i];
+        }
     free(g);
     return 0;
 }
@@ -304,6 +335,37 @@ int shell_read(struct paas *p, enum shell_read_what what,
     if (w->have_vpc && shell_read_rtbs(p, w, e) < 0)
         return -1;
     return 0;
+}
+
+int shell_refuse_duplicates(const char *dup, int apply, struct diff *d, struct err *e)
+{
+    if (!dup[0])
+        return 0;
+    if (apply)
+        return err_set(e, ERR_REFUSED, "%s; delete the one that is not in use (or "
+                       "untag it), then run this again", dup);
+    snprintf(d->note, sizeof(d->note), "%s: 'paasctl up' will refuse until one is "
+             "deleted or untagged", dup);
+    return 0;
+}
+
+int shell_find_duplicates(struct paas *p, const struct ec2_vpc *vpc, const char *other_vpc,
+                          char *out, size_t size, struct err *e)
+{
+    struct shell_world *w = calloc(1, sizeof(*w));
+    int rc;
+    if (!w)
+        return err_set(e, ERR_FAILED, "out of memory");
+    w->nz = p->cfg.n_zones;
+    w->vpc = *vpc;
+    w->have_vpc = 1;
+    if (other_vpc[0])
+        shell_dup(w, "VPCs", vpc->id, other_vpc);
+    rc = shell_read_subnets(p, w, e) < 0 || shell_read_sgs(p, w, e) < 0 ? -1 : 0;
+    snprintf(out, size, "%s", rc == 0 ? w->dup : "");
+    shell_world_release(w);
+    free(w);
+    return rc;
 }
 
 /* ---- the state bucket ------------------------------------------------------- */
@@ -1146,7 +1208,8 @@ int plan_up_shell(struct paas *p, int apply, struct diff *d, struct err *e)
         free(t);
         return err_set(e, ERR_FAILED, "out of memory");
     }
-    if (shell_read(p, SHELL_READ_ALL, w, e) < 0 || pzone_read(p, &pz, e) < 0)
+    if (shell_read(p, SHELL_READ_ALL, w, e) < 0 || pzone_read(p, &pz, e) < 0 ||
+        shell_refuse_duplicates(w->dup, apply, d, e) < 0)
         goto out;
     shell_decide(p, w, t, d);
     pzone_decide(p, &pz, d);

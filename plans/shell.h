@@ -45,6 +45,9 @@ struct shell_world {
     int have_lb[SHELL_N_LB];
     struct elb_lb lb[SHELL_N_LB];
     struct elb_attrs attrs[SHELL_N_LB];
+    char dup[256];   /* "" or the first duplicate seen: two resources tagged
+                      * for one place, made by someone else or by an old
+                      * version (README "Duplicates"); up refuses them */
 };
 
 /* What shell_read reads: everything (`up shell`, `teardown shell`), or
@@ -56,9 +59,20 @@ enum shell_read_what { SHELL_READ_ALL, SHELL_READ_FOR_SLOT };
 int shell_read(struct paas *p, enum shell_read_what what,
                struct shell_world *w, struct err *e);
 void shell_world_release(struct shell_world *w);
-/* The shell's VPC by its tags; *found = 0 when there is none. */
+/* The shell's VPC by its tags; *found = 0 when there is none. dup (may be
+ * NULL) gets the id of a second VPC so tagged, else "". */
 int shell_find_vpc(struct paas *p, struct ec2_vpc *out, int *found,
-                   struct err *e);
+                   char dup[32], struct err *e);
+/* A duplicate (dup: a shell_world's or a slot_net's, "" = none): with
+ * apply, ERR_REFUSED naming both ids (up must not spread over two copies);
+ * else it becomes the diff's note for `plan`. 0 when there is none or only
+ * a note. */
+int shell_refuse_duplicates(const char *dup, int apply, struct diff *d, struct err *e);
+/* For `status`, beside shell_find_vpc (vpc, and other_vpc its dup): the
+ * first duplicate among the VPCs, the subnets and the shell's groups into
+ * out ("" = none), in two requests. */
+int shell_find_duplicates(struct paas *p, const struct ec2_vpc *vpc, const char *other_vpc,
+                          char *out, size_t size, struct err *e);
 
 /* The state bucket, created (and tagged) if missing. `up shell` runs this
  * before it takes the lock, because the lock lives in that bucket. */

@@ -924,7 +924,8 @@ int plan_up_slot(struct paas *p, const char *slot, int apply, struct diff *d,
     memset(&s, 0, sizeof(s));
     s.slot = slot;
     s.cc = &p->cfg.cluster[config_slot_index(slot)];
-    if (slot_read(p, &s, e) < 0)
+    if (slot_read(p, &s, e) < 0 || shell_refuse_duplicates(s.shell->dup, apply, d, e) < 0 ||
+        shell_refuse_duplicates(s.net.dup, apply, d, e) < 0)
         goto out;
     if (!s.have_shell && apply) {
         err_set(e, ERR_REFUSED, "slot %s needs the shell (VPC, private subnets, node "

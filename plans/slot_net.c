@@ -101,11 +101,18 @@ static int slot_net_read_groups(struct paas *p, const char *slot, const char *vp
     if (ec2_describe_security_groups(&p->aws, f, vpc ? 3 : 2, &g, &ng, e) < 0)
         return err_wrap(e, "security groups of slot %s", slot);
     for (size_t i = 0; i < ng; i++)
-        for (int k = 0; k < SLOT_N_SG; k++)
-            if (strcmp(g[i].tags.role, slot_sg_role[k]) == 0 && !n->have_sg[k]) {
-                n->have_sg[k] = 1;
-                n->sg[k] = g[i];
-            }
+        for (int k = 0; k < SLOT_N_SG; k++) {
+            if (strcmp(g[i].tags.role, slot_sg_role[k]) != 0)
+                continue;
+            if (n->have_sg[k] && !n->dup[0])
+                snprintf(n->dup, sizeof(n->dup), "two security groups of slot %s for "
+                         "one role tagged for this paas: %s and %s", slot, n->sg[k].id,
+                         g[i].id);
+            if (n->have_sg[k])
+                continue;
+            n->have_sg[k] = 1;
+            n->sg[k] = g[i];
+        }
     free(g);
     return 0;
 }

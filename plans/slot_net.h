@@ -27,6 +27,7 @@ struct slot_net {
     char public_zone_id[64];
     struct ec2_security_group gone[SLOT_N_SG];   /* teardown: what exists */
     size_t n_gone;
+    char dup[256];     /* "" or two groups of the slot for one role */
 };
 
 /* Reads the slot's groups (in the shell's VPC) and stale public records. */

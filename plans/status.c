@@ -186,8 +186,12 @@ static void status_api_versions(struct paas *p, struct status_report *r)
 
 int plan_status(struct paas *p, struct status_report *r, struct err *e)
 {
+    char other[32];
     memset(r, 0, sizeof(*r));
-    if (shell_find_vpc(p, &r->vpc, &r->have_shell, e) < 0 || status_find_elbs(p, r, e) < 0 ||
+    if (shell_find_vpc(p, &r->vpc, &r->have_shell, other, e) < 0 ||
+        (r->have_shell && shell_find_duplicates(p, &r->vpc, other, r->duplicate,
+                                                sizeof(r->duplicate), e) < 0) ||
+        status_find_elbs(p, r, e) < 0 ||
         status_find_instances(p, r, e) < 0 || status_state_bucket(p, r, e) < 0)
         return -1;
     status_traffic_slots(r);

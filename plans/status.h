@@ -30,6 +30,8 @@ struct status_report {
     char prelive_slot[16];
     struct status_drift *drift;       /* malloc'd, n_drift entries */
     size_t n_drift;
+    char duplicate[256];              /* "" or two resources tagged for one
+                                       * place of the shell (shell_read) */
     int swap_pending;                 /* an interrupted cutover/rollback */
     char swap_command[16], swap_from[8], swap_to[8];
     json_t *journal;                  /* the newest records, newest first */

@@ -5,6 +5,7 @@
  * releases what the previous step let go of (ENIs of deleted ELBs and NAT
  * gateways linger for minutes). */
 #include "plans/teardown.h"
+#include "plans/converge.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -614,4 +615,30 @@ out:
     shell_world_release(w);
     free(w);
     return rc;
+}
+
+struct td_pass {
+    const char *target;
+    int apply;
+    teardown_confirm_fn confirm;
+    void *ctx;
+};
+
+static int td_pass(struct paas *p, void *ctx, int pass, struct diff *d, struct err *e)
+{
+    const struct td_pass *t = ctx;
+    /* Asked once: a later pass finishes what the operator agreed to. */
+    teardown_confirm_fn confirm = pass == 1 ? t->confirm : NULL;
+    return strcmp(t->target, "shell") == 0
+        ? plan_teardown_shell(p, t->apply, confirm, t->ctx, d, e)
+        : plan_teardown_slot(p, t->target, t->apply, confirm, t->ctx, d, e);
+}
+
+int plan_teardown(struct paas *p, const char *target, int apply,
+                  teardown_confirm_fn confirm, void *ctx, struct diff *d, struct err *e)
+{
+    struct td_pass t = { target, apply, confirm, ctx };
+    if (!apply)
+        return td_pass(p, &t, 1, d, e);
+    return plan_converge(p, p->command_line, td_pass, &t, d, e);
 }

@@ -21,6 +21,12 @@ int plan_teardown_slot(struct paas *p, const char *slot, int apply,
 int plan_teardown_shell(struct paas *p, int apply, teardown_confirm_fn confirm,
                         void *ctx, struct diff *d, struct err *e);
 
+/* teardown a|b|shell: the one above for target, looking again by tags
+ * after an uncertain failure (plans/converge.h); confirm is asked on the
+ * first pass only. */
+int plan_teardown(struct paas *p, const char *target, int apply,
+                  teardown_confirm_fn confirm, void *ctx, struct diff *d, struct err *e);
+
 /* The tag Kubernetes' AWS cloud provider puts on what it creates for a
  * cluster: "kubernetes.io/cluster/NAME-SLOT". */
 void teardown_cluster_tag(const struct paas *p, const char *slot, char *out,

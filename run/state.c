@@ -64,6 +64,13 @@ int state_delete_if(struct paas *p, const char *key, const char *etag, int *gone
         *gone = 1;
         return 0;
     }
+    if (e->http_status == 404) {
+        /* Already gone: a resend of ours after a reset that hid the first
+         * answer (the delete ran), or someone else's delete. */
+        err_init(e);
+        *gone = 1;
+        return 0;
+    }
     if (e->http_status != 412)
         return -1;
     err_init(e);   /* replaced since it was read: not ours to delete */

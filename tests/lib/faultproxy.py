@@ -4,19 +4,35 @@ call. Requests are forwarded byte for byte (Host header included, so the
 emulator's signature check still sees what the client signed)."""
 
 import http.client
+import random
+import socket
+import struct
 import time
 import threading
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
+THROTTLE = ("<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code>"
+            "<Message>Rate exceeded (fault proxy)</Message></Error>"
+            "<RequestId>fault-proxy</RequestId></ErrorResponse>")
+UNAVAILABLE = ("<ErrorResponse><Error><Type>Receiver</Type><Code>ServiceUnavailable</Code>"
+               "<Message>injected by the fault proxy</Message></Error>"
+               "<RequestId>fault-proxy</RequestId></ErrorResponse>")
+
+
 class Rule:
     """Answers requests whose form body has Action=action (or whose method
     and path match, for S3) with (status, body) `times` times (None = always);
-    or, with rewrite=fn, forwards and passes the upstream body through fn."""
+    or, with rewrite=fn, forwards and passes the upstream body through fn.
+    reset="before": the client's connection is reset without an answer and
+    nothing is forwarded; reset="after": the request is forwarded (the
+    emulator executes it), then the client's connection is reset without
+    a byte of the answer - the case where only looking tells what happened."""
 
     def __init__(self, action=None, status=503, body="", times=1, rewrite=None,
-                 match=None, delay=0.0, forward=False, match_headers=None):
+                 match=None, delay=0.0, forward=False, match_headers=None, reset=None):
+        self.reset = reset
         self.action, self.status, self.body = action, status, body
         self.match_headers = match_headers   # fn(headers dict, lower-case keys) -> bool
         self.times, self.rewrite, self.match = times, rewrite, match
@@ -39,6 +55,8 @@ class FaultProxy:
     def __init__(self, upstream):
         self.upstream = urllib.parse.urlparse(upstream)
         self.rules = []
+        self.faults = []       # (kind, method, path, Action) of every injected fault
+        self._rng, self._rate, self._lock = None, 0.0, threading.Lock()
         self.log = []          # (method, path, Action) of every request seen
         self.headers_log = []  # (method, path, {lower-case header: value}) likewise
         proxy = self
@@ -57,6 +75,9 @@ class FaultProxy:
                 proxy.log.append((self.command, self.path, action))
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 proxy.headers_log.append((self.command, self.path, headers))
+                chaos = proxy._chaos_pick(self.command)
+                if chaos:
+                    return self._fault(chaos, body)
                 for r in proxy.rules:
                     if r.applies(self.command, self.path, form, headers):
                         r.hits += 1
@@ -64,12 +85,35 @@ class FaultProxy:
                             time.sleep(r.delay)
                         if r.forward:
                             break
+                        if r.reset:
+                            return self._fault("reset-" + r.reset, body)
                         if r.rewrite is None:
                             return self._answer(r.status, r.body.encode(), {})
                         status, headers, data = proxy._forward(self, body)
                         return self._answer(status, r.rewrite(data.decode()).encode(), headers)
                 status, headers, data = proxy._forward(self, body)
                 self._answer(status, data, headers)
+
+            def _reset(self):
+                # SO_LINGER 0: close() sends RST, the client reads nothing.
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                           struct.pack("ii", 1, 0))
+                self.close_connection = True
+                self.connection.close()
+
+            def _fault(self, kind, body):
+                """kind: throttle, 503-before, 503-after, reset-before, reset-after."""
+                proxy.faults.append((kind, self.command, self.path,
+                                     (urllib.parse.parse_qs(body.decode("latin-1"))
+                                      .get("Action", [""])[0]) if body else ""))
+                if kind.endswith("-after"):
+                    proxy._forward(self, body)
+                if kind.startswith("reset"):
+                    return self._reset()
+                # HEAD answers carry no body: S3 throttles those with 503.
+                if kind == "throttle" and self.command != "HEAD":
+                    return self._answer(400, THROTTLE.encode(), {})
+                return self._answer(503, UNAVAILABLE.encode(), {})
 
             def _answer(self, status, data, headers):
                 self.send_response(status)
@@ -98,6 +142,23 @@ class FaultProxy:
         out = {k: v for k, v in resp.getheaders()}
         conn.close()
         return resp.status, out, data
+
+    FAULT_KINDS = ("throttle", "503-before", "503-after", "reset-before", "reset-after")
+
+    def chaos(self, seed, rate=0.2):
+        """From now on, a `rate` share of requests (seeded, so a run can be
+        repeated) get one of FAULT_KINDS, evenly mixed: half of the 503s and
+        resets come after the emulator executed the call. rate=0 ends it.
+        Parallel requests reach the proxy in an order the kernel picks, so
+        a seed fixes the sequence of draws, not which call gets which."""
+        with self._lock:
+            self._rng, self._rate = random.Random(seed), rate
+
+    def _chaos_pick(self, method):
+        with self._lock:
+            if not self._rng or self._rng.random() >= self._rate:
+                return None
+            return self._rng.choice(self.FAULT_KINDS)
 
     def actions(self):
         return [a for _, _, a in self.log]

@@ -7,6 +7,11 @@ fake credentials on 127.0.0.1, port chosen by the kernel and written to
 --port-file. Like the real service, a GET without a valid token is refused
 with 401 and a token PUT without the TTL header with 400, so a client that
 skips the token step cannot pass. Exits on SIGTERM.
+
+--creds-file FILE: serve the credentials in FILE (a JSON list of
+{"AccessKeyId", "SecretAccessKey", "Token"}) instead, the next one on each
+fetch and the last one for good: credentials that rotate, as the real
+service's do before they expire.
 """
 import argparse
 import json
@@ -27,6 +32,16 @@ CREDENTIALS = {
     "Token": "stub-imds-session-token",
     "Expiration": "2099-01-01T00:00:00Z",
 }
+
+
+ROTATION = []   # from --creds-file: served in order, the last one kept
+
+
+def next_credentials():
+    if not ROTATION:
+        return CREDENTIALS
+    c = dict(CREDENTIALS, **(ROTATION.pop(0) if len(ROTATION) > 1 else ROTATION[0]))
+    return c
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -54,7 +69,7 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == CREDS_PATH:
             return self.reply(200, ROLE)
         if self.path == CREDS_PATH + ROLE:
-            return self.reply(200, json.dumps(CREDENTIALS))
+            return self.reply(200, json.dumps(next_credentials()))
         self.reply(404)
 
     def log_message(self, fmt, *args):
@@ -64,7 +79,11 @@ class Handler(BaseHTTPRequestHandler):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port-file", required=True)
+    ap.add_argument("--creds-file")
     args = ap.parse_args()
+    if args.creds_file:
+        with open(args.creds_file) as f:
+            ROTATION.extend(json.load(f))
     # Threads, so a client keeping its connection alive blocks no other.
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

@@ -86,6 +86,28 @@ static void test_retryable(void)
     T_OK("retry/client-error-never", !aws_error_retryable(&ec2_describe, &e), "%s", "unexpected");
 }
 
+static void test_uncertain(void)
+{
+    struct err e = err_with("ServiceUnavailable", 503);
+    T_OK("uncertain/503", aws_error_uncertain(&e, CURLE_OK), "%s", "a 503 may follow execution");
+    e = err_with("InternalError", 500);
+    T_OK("uncertain/500", aws_error_uncertain(&e, CURLE_OK), "%s", "unexpected");
+    e = err_with("SlowDown", 503);
+    T_OK("uncertain/throttle-503-certain", !aws_error_uncertain(&e, CURLE_OK), "%s",
+         "throttling is a refusal");
+    e = err_with("Throttling", 400);
+    T_OK("uncertain/throttle-certain", !aws_error_uncertain(&e, CURLE_OK), "%s", "unexpected");
+    e = err_with("InvalidParameterValue", 400);
+    T_OK("uncertain/4xx-certain", !aws_error_uncertain(&e, CURLE_OK), "%s", "unexpected");
+    err_init(&e);
+    T_OK("uncertain/refused-certain", !aws_error_uncertain(&e, CURLE_COULDNT_CONNECT), "%s",
+         "never connected: never executed");
+    T_OK("uncertain/reset", aws_error_uncertain(&e, CURLE_RECV_ERROR), "%s", "unexpected");
+    T_OK("uncertain/empty-reply", aws_error_uncertain(&e, CURLE_GOT_NOTHING), "%s", "unexpected");
+    T_OK("uncertain/timeout", aws_error_uncertain(&e, CURLE_OPERATION_TIMEDOUT), "%s",
+         "unexpected");
+}
+
 static void test_backoff(void)
 {
     struct aws_client c;
@@ -153,6 +175,7 @@ int main(void)
 {
     test_error_shapes();
     test_retryable();
+    test_uncertain();
     test_backoff();
     test_query_encoding();
     test_xml_safety();
