@@ -331,7 +331,8 @@ static int run_mutating(struct paas *p, const struct cmd *c, int argc,
     err_init(&side);
     /* SPEC.md "Exit codes": the journal says "interrupted" for a run that
      * stopped on SIGINT/SIGTERM, so nobody takes it for a failed change. */
-    if (journal_append(p, rc == 0 ? "ok" : interrupted ? "interrupted" : "failed",
+    if (!p->journaled &&
+        journal_append(p, rc == 0 ? "ok" : interrupted ? "interrupted" : "failed",
                        rc == 0 ? "" : e->msg,
                        p->changes, &side) < 0) {
         /* teardown shell deletes the state bucket, journal included. */

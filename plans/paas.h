@@ -49,6 +49,10 @@ struct paas {
                                * never a secret). Owned. Written by cmd/
                                * only (cmd_journal_changes), from what the
                                * plan returned in its result. */
+    int journaled;            /* 1 once the plan wrote this run's record
+                               * itself (a swap records before it removes
+                               * its marker, SPEC.md "Cutover rules" 6):
+                               * cmd/ then writes no second one */
     volatile sig_atomic_t *interrupted;  /* set by SIGINT/SIGTERM: long waits
                                           * stop and the lock is released */
 };
