@@ -264,6 +264,8 @@ static void setup_context(struct paas *p)
     p->knobs.dependency_wait_s = env_long("PAASCTL_DEPENDENCY_WAIT_S", 0, 0, 7200);
     p->knobs.iam_wait_s = env_long("PAASCTL_IAM_WAIT_S", -1, 0, 3600);
     p->knobs.cluster_wait_s = env_long("PAASCTL_CLUSTER_WAIT_S", 0, 1, 86400);
+    p->knobs.low_speed_s = env_long("PAASCTL_LOW_SPEED_S", 0, 1, 3600);
+    p->knobs.deadline_s = env_long("PAASCTL_DEADLINE_S", 0, 1, 86400);
     p->clock = env_wall_clock_ts;
 }
 
@@ -290,6 +292,7 @@ static int setup_aws(struct paas *p, struct err *e)
         return -1;
     }
     p->have_aws = 1;
+    http_engine_limits(&p->aws.http, 0, p->knobs.low_speed_s, p->knobs.deadline_s * 1000);
     log_debug(&p->log, 1, "aws region %s, credentials from %s", p->aws.region,
               p->aws.creds.source);
     return 0;

@@ -27,6 +27,10 @@ struct paas_knobs {
                                 * yet visible to EC2 */
     long cluster_wait_s;       /* PAASCTL_CLUSTER_WAIT_S: how long `up` waits
                                 * for a reachable cluster's nodes */
+    long low_speed_s;          /* PAASCTL_LOW_SPEED_S: an AWS answer slower than
+                                * HTTP_LOW_SPEED_BPS this long is cut */
+    long deadline_s;           /* PAASCTL_DEADLINE_S: one AWS request, all its
+                                * attempts together */
 };
 
 struct paas {
