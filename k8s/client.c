@@ -20,7 +20,7 @@
 #include "core/util.h"
 #include "core/version.h"
 
-#define K8S_MAX_PEM (4u * 1024u * 1024u)
+#define K8S_MAX_PEM ((size_t)4 * 1024 * 1024)
 
 /* One request's Kubernetes side, beside its struct http_xfer. */
 struct k8s_transfer {
@@ -187,7 +187,7 @@ static int k8s_client_token(struct k8s_client *c, struct err *e)
         buf_puts(&c->token, u->token);
     } else if (u->token_file) {
         snprintf(what, sizeof(what), "kubeconfig %s: tokenFile", u->file);
-        if (k8s_read_file(u->token_file, 64 * 1024, what, &c->token, e) < 0)
+        if (k8s_read_file(u->token_file, (size_t)64 * 1024, what, &c->token, e) < 0)
             return -1;
         while (c->token.len && strchr(" \t\r\n", c->token.data[c->token.len - 1]))
             c->token.data[--c->token.len] = '\0';

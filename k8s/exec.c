@@ -37,7 +37,7 @@ void k8s_exec_init(struct k8s_exec *x, const struct k8s_exec_config *cfg)
     memset(x, 0, sizeof(*x));
     x->cfg = cfg;
     x->timeout_ms = 30000;
-    x->max_output = 1024 * 1024;
+    x->max_output = (size_t)1024 * 1024;
 }
 
 void k8s_exec_release(struct k8s_exec *x)
