@@ -1,6 +1,8 @@
 /* The monotonic clock (see util.h). */
 #include "core/util.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -53,4 +55,17 @@ char *util_printable(const char *s)
     }
     *o = '\0';
     return out;
+}
+
+int util_leading_int(const char *s, int dflt)
+{
+    char *end;
+    long v;
+    if (!s)
+        return dflt;
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (end == s || errno == ERANGE || v < INT_MIN || v > INT_MAX)
+        return dflt;
+    return (int)v;
 }

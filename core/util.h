@@ -21,4 +21,9 @@ int util_grow(void *items_ptr, size_t *cap, size_t n, size_t size);
  * Caller frees; NULL when out of memory or s is NULL. */
 char *util_printable(const char *s);
 
+/* The decimal number at the start of s ("80/healthz" -> 80), or dflt when
+ * s is NULL, starts with no digit, or the number is outside int: atoi()
+ * without its undefined overflow. */
+int util_leading_int(const char *s, int dflt);
+
 #endif
