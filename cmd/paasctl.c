@@ -191,6 +191,44 @@ struct global_opts {
     int version;
 };
 
+/* One global option at argv[*i] (its value, if any, too: *i moves past
+ * it): 1 when it was one, 0 when it is not global (the command's own),
+ * -1 on a usage error. */
+static int parse_global_opt(struct paas *p, int argc, char **argv, int *i,
+                            struct global_opts *g, struct err *e)
+{
+    const char *a = argv[*i];
+    if (strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0 ||
+        strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
+        if (*i + 1 >= argc)
+            return err_set(e, ERR_USAGE, "option %s needs a value", a);
+        if (a[1] == 'c' || a[2] == 'c') {
+            g->config = argv[++*i];
+        } else if (strcmp(argv[++*i], "json") == 0) {
+            p->output = OUT_JSON;
+        } else if (strcmp(argv[*i], "table") == 0) {
+            p->output = OUT_TABLE;
+        } else {
+            return err_set(e, ERR_USAGE, "-o: unknown output '%s' (table or json)", argv[*i]);
+        }
+    } else if (a[1] == 'v' && strspn(a + 1, "v") == strlen(a + 1)) {
+        p->log.verbosity += (int)strlen(a + 1);
+    } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
+        p->log.quiet = 1;
+    } else if (strcmp(a, "--dry-run") == 0) {
+        p->dry_run = 1;
+    } else if (strcmp(a, "--yes") == 0 || strcmp(a, "-y") == 0) {
+        p->yes = 1;
+    } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+        g->help = 1;
+    } else if (strcmp(a, "--version") == 0) {
+        g->version = 1;
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
 /* Takes the global options out of argv wherever they stand, leaving the
  * command and its own arguments in order in args. */
 static int parse_globals(struct paas *p, int argc, char **argv,
@@ -200,38 +238,17 @@ static int parse_globals(struct paas *p, int argc, char **argv,
     int n = 0, after_dashdash = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (after_dashdash || a[0] != '-' || strcmp(a, "-") == 0) {
-            args[n++] = argv[i];
-        } else if (strcmp(a, "--") == 0) {
+        int rc = 0;
+        if (!after_dashdash && strcmp(a, "--") == 0) {
             after_dashdash = 1;
-        } else if (strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0 ||
-                   strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
-            if (i + 1 >= argc)
-                return err_set(e, ERR_USAGE, "option %s needs a value", a);
-            if (a[1] == 'c' || a[2] == 'c') {
-                g->config = argv[++i];
-            } else if (strcmp(argv[++i], "json") == 0) {
-                p->output = OUT_JSON;
-            } else if (strcmp(argv[i], "table") == 0) {
-                p->output = OUT_TABLE;
-            } else {
-                return err_set(e, ERR_USAGE, "-o: unknown output '%s' (table or json)", argv[i]);
-            }
-        } else if (a[1] == 'v' && strspn(a + 1, "v") == strlen(a + 1)) {
-            p->log.verbosity += (int)strlen(a + 1);
-        } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
-            p->log.quiet = 1;
-        } else if (strcmp(a, "--dry-run") == 0) {
-            p->dry_run = 1;
-        } else if (strcmp(a, "--yes") == 0 || strcmp(a, "-y") == 0) {
-            p->yes = 1;
-        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            g->help = 1;
-        } else if (strcmp(a, "--version") == 0) {
-            g->version = 1;
-        } else {
-            args[n++] = argv[i];   /* the command's own option */
+            continue;
         }
+        if (!after_dashdash && a[0] == '-' && strcmp(a, "-") != 0)
+            rc = parse_global_opt(p, argc, argv, &i, g, e);
+        if (rc < 0)
+            return -1;
+        if (rc == 0)
+            args[n++] = argv[i];   /* an argument, or the command's own option */
     }
     args[n] = NULL;
     *nargs = n;
