@@ -1013,7 +1013,7 @@ static int config_check_zones(struct config_parse *p)
     size_t len = strlen(c->region);
     int i;
     for (i = 0; i < c->n_zones && len; i++)
-        if (config_region_len(c->zones[i]) != len || strncmp(c->zones[i], c->region, len))
+        if (config_region_len(c->zones[i]) != len || strncmp(c->zones[i], c->region, len) != 0)
             return config_error(p, config_key_line(p, "shell", "zones"),
                                 "zones: '%s' is not in region %s", c->zones[i], c->region);
     return 0;
