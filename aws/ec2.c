@@ -283,7 +283,7 @@ static int ec2_fill_route_table(xmlNode *it, void *rec, struct err *e)
 static int ec2_xml_int(const xmlNode *n, const char *path, int dflt)
 {
     char v[16];
-    return aws_xml_text(n, path, v, sizeof(v)) && v[0] ? atoi(v) : dflt;
+    return aws_xml_text(n, path, v, sizeof(v)) ? util_leading_int(v, dflt) : dflt;
 }
 
 /* One <item> of ipPermissions, flattened into one entry per source; more

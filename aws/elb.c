@@ -20,7 +20,7 @@ static int elb_xml_int(const xmlNode *n, const char *path)
 {
     char v[16] = "";
     aws_xml_text(n, path, v, sizeof(v));
-    return atoi(v);
+    return util_leading_int(v, 0);
 }
 
 /* Listeners, health check, subnets and group: what `up shell` compares. */

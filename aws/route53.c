@@ -232,7 +232,7 @@ static int r53_parse_record(xmlNode *s, struct r53_list *l, struct err *e)
     aws_xml_text(s, "Name", r->name, sizeof(r->name));
     aws_xml_text(s, "Type", r->type, sizeof(r->type));
     aws_xml_text(s, "TTL", ttl, sizeof(ttl));
-    r->ttl = atol(ttl);
+    r->ttl = util_leading_int(ttl, 0);
     for (xmlNode *v = aws_xml_first(aws_xml_child(s, "ResourceRecords"), "ResourceRecord");
          v && r->n_values < R53_MAX_VALUES; v = aws_xml_next(v, "ResourceRecord"))
         aws_xml_text(v, "Value", r->values[r->n_values++], sizeof(r->values[0]));

@@ -246,7 +246,7 @@ void s3_md5_hex(const void *data, size_t len, char out[33])
     unsigned int n = 0;
     EVP_Digest(data, len, md, &n, EVP_md5(), NULL);
     for (unsigned int i = 0; i < n && i < 16; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
+        snprintf(out + (size_t)2 * i, 3, "%02x", md[i]);
     out[32] = '\0';
 }
 

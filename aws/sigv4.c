@@ -460,14 +460,13 @@ static int sigv4_signing_key(const struct sigv4_params *p,
 {
     const char *parts[4] = { st->amz_date, p->region, p->service, "aws4_request" };
     size_t lens[4] = { 8, strlen(p->region), strlen(p->service), 12 };
-    char secret[4 + SIGV4_SECRET_MAX];
+    char secret[4 + SIGV4_SECRET_MAX + 1];
     unsigned char cur[32], next[32];
     size_t slen = strlen(p->secret_key);
     int rc = 0;
     if (slen > SIGV4_SECRET_MAX)
         return -1;
-    memcpy(secret, "AWS4", 4);
-    memcpy(secret + 4, p->secret_key, slen);
+    snprintf(secret, sizeof(secret), "AWS4%s", p->secret_key);
     rc |= sigv4_hmac(secret, 4 + slen, parts[0], lens[0], cur);
     for (int i = 1; i < 4; i++) {
         rc |= sigv4_hmac(cur, 32, parts[i], lens[i], next);

@@ -80,7 +80,7 @@ struct aws_request {
 #define AWS_MAX_PAGES 10000
 
 #define AWS_MAX_EXTRA_HEADERS 11   /* 16 signed headers, 5 of them ours */
-#define AWS_MAX_RESPONSE (64u * 1024u * 1024u)
+#define AWS_MAX_RESPONSE ((size_t)64 * 1024 * 1024)
 
 struct aws_response {
     long status;

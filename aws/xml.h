@@ -8,7 +8,7 @@
 #include <libxml/tree.h>
 #include "core/err.h"
 
-#define AWS_XML_MAX_BYTES (32u * 1024u * 1024u)
+#define AWS_XML_MAX_BYTES ((size_t)32 * 1024 * 1024)
 
 /* Parses data into a document the caller frees with xmlFreeDoc(). */
 int aws_xml_parse(const char *data, size_t len, xmlDoc **out, struct err *e);

@@ -331,6 +331,48 @@ struct global_opts {
     const char *completion;   /* hidden: print the bash/zsh completion */
 };
 
+/* One global option at argv[*i] (its value, if any, too: *i moves past
+ * it): 1 when it was one, 0 when it is not global (the command's own),
+ * -1 on a usage error. */
+static int parse_global_opt(struct paas *p, int argc, char **argv, int *i,
+                            struct global_opts *g, struct err *e)
+{
+    const char *a = argv[*i];
+    if (strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0 ||
+        strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
+        if (*i + 1 >= argc)
+            return err_set(e, ERR_USAGE, "option %s needs a value", a);
+        if (a[1] == 'c' || a[2] == 'c') {
+            g->config = argv[++*i];
+        } else if (strcmp(argv[++*i], "json") == 0) {
+            p->output = OUT_JSON;
+        } else if (strcmp(argv[*i], "table") == 0) {
+            p->output = OUT_TABLE;
+        } else {
+            return err_set(e, ERR_USAGE, "-o: unknown output '%s' (table or json)", argv[*i]);
+        }
+    } else if (a[1] == 'v' && strspn(a + 1, "v") == strlen(a + 1)) {
+        p->log.verbosity += (int)strlen(a + 1);
+    } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
+        p->log.quiet = 1;
+    } else if (strcmp(a, "--dry-run") == 0) {
+        p->dry_run = 1;
+    } else if (strcmp(a, "--yes") == 0 || strcmp(a, "-y") == 0) {
+        p->yes = 1;
+    } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+        g->help = 1;
+    } else if (strcmp(a, "--version") == 0) {
+        g->version = 1;
+    } else if (strcmp(a, "--man") == 0) {
+        g->man = 1;
+    } else if (strcmp(a, "--completion") == 0 && *i + 1 < argc) {
+        g->completion = argv[++*i];
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
 /* Takes the global options out of argv wherever they stand, leaving the
  * command and its own arguments in order in args. */
 static int parse_globals(struct paas *p, int argc, char **argv,
@@ -340,42 +382,17 @@ static int parse_globals(struct paas *p, int argc, char **argv,
     int n = 0, after_dashdash = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (after_dashdash || a[0] != '-' || strcmp(a, "-") == 0) {
-            args[n++] = argv[i];
-        } else if (strcmp(a, "--") == 0) {
+        int rc = 0;
+        if (!after_dashdash && strcmp(a, "--") == 0) {
             after_dashdash = 1;
-        } else if (strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0 ||
-                   strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
-            if (i + 1 >= argc)
-                return err_set(e, ERR_USAGE, "option %s needs a value", a);
-            if (a[1] == 'c' || a[2] == 'c') {
-                g->config = argv[++i];
-            } else if (strcmp(argv[++i], "json") == 0) {
-                p->output = OUT_JSON;
-            } else if (strcmp(argv[i], "table") == 0) {
-                p->output = OUT_TABLE;
-            } else {
-                return err_set(e, ERR_USAGE, "-o: unknown output '%s' (table or json)", argv[i]);
-            }
-        } else if (a[1] == 'v' && strspn(a + 1, "v") == strlen(a + 1)) {
-            p->log.verbosity += (int)strlen(a + 1);
-        } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
-            p->log.quiet = 1;
-        } else if (strcmp(a, "--dry-run") == 0) {
-            p->dry_run = 1;
-        } else if (strcmp(a, "--yes") == 0 || strcmp(a, "-y") == 0) {
-            p->yes = 1;
-        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            g->help = 1;
-        } else if (strcmp(a, "--version") == 0) {
-            g->version = 1;
-        } else if (strcmp(a, "--man") == 0) {
-            g->man = 1;
-        } else if (strcmp(a, "--completion") == 0 && i + 1 < argc) {
-            g->completion = argv[++i];
-        } else {
-            args[n++] = argv[i];   /* the command's own option */
+            continue;
         }
+        if (!after_dashdash && a[0] == '-' && strcmp(a, "-") != 0)
+            rc = parse_global_opt(p, argc, argv, &i, g, e);
+        if (rc < 0)
+            return -1;
+        if (rc == 0)
+            args[n++] = argv[i];   /* an argument, or the command's own option */
     }
     args[n] = NULL;
     *nargs = n;
@@ -408,6 +425,8 @@ static void setup_context(struct paas *p)
     p->knobs.dependency_wait_s = env_long("PAASCTL_DEPENDENCY_WAIT_S", 0, 0, 7200);
     p->knobs.iam_wait_s = env_long("PAASCTL_IAM_WAIT_S", -1, 0, 3600);
     p->knobs.cluster_wait_s = env_long("PAASCTL_CLUSTER_WAIT_S", 0, 1, 86400);
+    p->knobs.low_speed_s = env_long("PAASCTL_LOW_SPEED_S", 0, 1, 3600);
+    p->knobs.deadline_s = env_long("PAASCTL_DEADLINE_S", 0, 1, 86400);
     p->clock = env_wall_clock_ts;
     /* https://no-color.org: set and not empty means no colour; we also
      * draw progress without escape sequences then, as on a dumb terminal. */
@@ -439,6 +458,7 @@ static int setup_aws(struct paas *p, struct err *e)
         return -1;
     }
     p->have_aws = 1;
+    http_engine_limits(&p->aws.http, 0, p->knobs.low_speed_s, p->knobs.deadline_s * 1000);
     log_debug(&p->log, 1, "aws region %s, credentials from %s", p->aws.region,
               p->aws.creds.source);
     return 0;
@@ -480,7 +500,8 @@ static int run_mutating(struct paas *p, const struct cmd *c, int argc,
     err_init(&side);
     /* SPEC.md "Exit codes": the journal says "interrupted" for a run that
      * stopped on SIGINT/SIGTERM, so nobody takes it for a failed change. */
-    if (journal_append(p, rc == 0 ? "ok" : interrupted ? "interrupted" : "failed",
+    if (!p->journaled &&
+        journal_append(p, rc == 0 ? "ok" : interrupted ? "interrupted" : "failed",
                        rc == 0 ? "" : e->msg,
                        p->changes, &side) < 0) {
         /* teardown shell deletes the state bucket, journal included. */

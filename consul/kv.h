@@ -17,7 +17,7 @@
 #include "k8s/kubeconfig.h"
 
 #define CONSUL_TXN_MAX_OPS 64                 /* Consul's limit per transaction */
-#define CONSUL_TXN_MAX_BYTES (384u * 1024u)   /* under txn_max_req_len (512 KiB) */
+#define CONSUL_TXN_MAX_BYTES ((size_t)384 * 1024)  /* under txn_max_req_len (512 KiB) */
 #define CONSUL_WAIT_S 300                     /* blocking queries: wait=5m */
 
 struct consul {

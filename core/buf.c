@@ -55,7 +55,7 @@ static int buf_grow(struct buf *b, size_t extra)
         return -1;
     }
     need = b->len + extra + 1;
-    if (need <= b->cap)
+    if (need <= b->cap && b->data)
         return 0;
     cap = b->cap ? b->cap : 64;
     while (cap < need)

@@ -31,6 +31,7 @@ int http_engine_init(struct http_engine *en, const struct http_engine_opts *o,
         en->o.connect_timeout_ms = 10000;
     if (en->o.qps < 0)
         en->o.qps = 0;
+    en->limits = (struct http_limits){ HTTP_LOW_SPEED_BPS, HTTP_LOW_SPEED_S, HTTP_DEADLINE_MS };
     en->retry = en->o.retry;
     if (en->retry.max_attempts <= 0)
         en->retry.max_attempts = 1;
@@ -62,6 +63,17 @@ void http_engine_release(struct http_engine *en)
     if (en->share)
         curl_share_cleanup(en->share);
     memset(en, 0, sizeof(*en));
+}
+
+void http_engine_limits(struct http_engine *en, long low_speed_bps, long low_speed_s,
+                        long deadline_ms)
+{
+    if (low_speed_bps)
+        en->limits.low_speed_bps = low_speed_bps;
+    if (low_speed_s)
+        en->limits.low_speed_s = low_speed_s;
+    if (deadline_ms)
+        en->limits.deadline_ms = deadline_ms;
 }
 
 void http_xfer_init(struct http_xfer *x, const struct http_driver *drv, void *arg,
@@ -210,6 +222,49 @@ static size_t http_header_cb(char *p, size_t size, size_t n, void *ud)
     return size * n;
 }
 
+/* The request's deadline: all attempts together (see http.h). */
+static long http_deadline_ms(const struct http_engine *en, const struct http_xfer *x)
+{
+    long own = x->timeout_ms > 0 ? x->timeout_ms + en->o.connect_timeout_ms : 0;
+    return own > en->limits.deadline_ms ? own : en->limits.deadline_ms;
+}
+
+/* The attempt's timeout, never past the request's deadline; low speed is
+ * limited unless the request may be quiet on purpose (its own timeout). */
+static void http_limit_options(struct http_engine *en, struct http_xfer *x)
+{
+    long timeout = x->timeout_ms > 0 ? x->timeout_ms : en->o.timeout_ms;
+    long long left = x->first_ms + http_deadline_ms(en, x) - util_now_ms();
+    x->cut = left < timeout;
+    if (x->cut)
+        timeout = left > 1 ? (long)left : 1;
+    HTTP_SET(x, CURLOPT_TIMEOUT_MS, timeout);
+    if (x->timeout_ms <= 0 && en->limits.low_speed_s > 0) {
+        HTTP_SET(x, CURLOPT_LOW_SPEED_LIMIT, en->limits.low_speed_bps);
+        HTTP_SET(x, CURLOPT_LOW_SPEED_TIME, en->limits.low_speed_s);
+    }
+}
+
+/* A timed-out attempt's message names the limit that cut it (curl's own
+ * words do not say which of ours it was). */
+static void http_name_timeout(struct http_engine *en, struct http_xfer *x)
+{
+    if (strstr(x->curl_err, "too slow")) {
+        x->slow++;
+        snprintf(x->curl_err, sizeof(x->curl_err), "the answer came slower than %ld bytes/s "
+                 "for %ld s (the low-speed limit of one attempt)", en->limits.low_speed_bps,
+                 en->limits.low_speed_s);
+    } else if (x->cut) {
+        snprintf(x->curl_err, sizeof(x->curl_err), "no complete answer within the "
+                 "request's deadline of %ld s (all attempts together)",
+                 http_deadline_ms(en, x) / 1000);
+    } else {
+        snprintf(x->curl_err, sizeof(x->curl_err), "no complete answer within %ld s (the "
+                 "timeout of one attempt)",
+                 (x->timeout_ms > 0 ? x->timeout_ms : en->o.timeout_ms) / 1000);
+    }
+}
+
 /* What every attempt gets, before the driver's own options. */
 static void http_common_options(struct http_engine *en, struct http_xfer *x)
 {
@@ -225,7 +280,7 @@ static void http_common_options(struct http_engine *en, struct http_xfer *x)
     HTTP_SET(x, CURLOPT_SSL_VERIFYPEER, 1L);
     HTTP_SET(x, CURLOPT_SSL_VERIFYHOST, 2L);
     HTTP_SET(x, CURLOPT_CONNECTTIMEOUT_MS, en->o.connect_timeout_ms);
-    HTTP_SET(x, CURLOPT_TIMEOUT_MS, x->timeout_ms > 0 ? x->timeout_ms : en->o.timeout_ms);
+    http_limit_options(en, x);
 }
 
 static void http_attempt_reset(struct http_xfer *x)
@@ -310,11 +365,28 @@ static enum http_verdict http_attempt_judge(struct http_engine *en, struct http_
     en->n->bytes_out += (long)up;
     if (rc == CURLE_WRITE_ERROR && x->stopped)
         rc = CURLE_OK;   /* the driver ended a stream */
+    if (rc == CURLE_OPERATION_TIMEDOUT)
+        http_name_timeout(en, x);
     if (rc == CURLE_WRITE_ERROR && x->body && x->body->failed == BUF_TOO_BIG) {
         http_fail(x, "TooLarge", "the answer is larger than %zu bytes", x->body->max);
         return HTTP_DONE;
     }
     return x->drv->judge(x, rc);
+}
+
+/* No time for another attempt: the last attempt's error says why it
+ * failed, this says why there is no other. */
+static void http_deadline_passed(struct http_engine *en, struct http_xfer *x)
+{
+    size_t len = strlen(x->e->msg);
+    char slow[96] = "";
+    if (x->slow)
+        snprintf(slow, sizeof(slow), " (%d cut by the low-speed limit, %ld bytes/s for %ld s)",
+                 x->slow, en->limits.low_speed_bps, en->limits.low_speed_s);
+    snprintf(x->e->msg + len, sizeof(x->e->msg) - len, "; gave up after %d attempt%s%s in "
+             "%lld s: the request's deadline is %ld s, all attempts together",
+             x->attempt, x->attempt == 1 ? "" : "s", slow, (util_now_ms() - x->first_ms) / 1000,
+             http_deadline_ms(en, x) / 1000);
 }
 
 static void http_attempt_done(struct http_engine *en, struct http_xfer *x, CURLcode rc)
@@ -326,11 +398,15 @@ static void http_attempt_done(struct http_engine *en, struct http_xfer *x, CURLc
         return;
     }
     if (v == HTTP_RETRY && x->attempt < en->retry.max_attempts) {
-        en->n->retries++;
-        if (x->throttled)
-            en->n->throttled++;
-        x->not_before = util_now_ms() + http_backoff_ms(en, x->attempt, x->retry_after_s);
-        return;
+        long long next = util_now_ms() + http_backoff_ms(en, x->attempt, x->retry_after_s);
+        if (next < x->first_ms + http_deadline_ms(en, x)) {
+            en->n->retries++;
+            if (x->throttled)
+                en->n->throttled++;
+            x->not_before = next;
+            return;
+        }
+        http_deadline_passed(en, x);
     }
     x->gave_up = v == HTTP_RETRY;
     http_xfer_finish(x);

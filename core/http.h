@@ -1,7 +1,8 @@
 /* The one HTTP request engine (DESIGN.md "Layers", core/): libcurl transfers
  * driven by one multi handle, at most max_in_flight at once (and an optional
  * QPS bucket), a timeout per attempt, retries with full-jitter backoff under a
- * cap (a Retry-After wins), interruption (once *stop is set no new attempt
+ * cap (a Retry-After wins), a low-speed limit per attempt and a deadline per
+ * request (all attempts together), interruption (once *stop is set no new attempt
  * starts; those in flight finish: SPEC.md "Exit codes" 130/143), counters and
  * a size cap on every answer. It knows no protocol: a driver (aws/transport.c
  * with its SigV4 signer and AWS error rules, k8s/client.c with kubeconfig
@@ -43,11 +44,33 @@ struct http_engine_opts {
     struct http_policy retry; /* 0 fields = 1 attempt, 250 ms, 10 s */
 };
 
+/* A server that trickles its answer (or answers nothing on an open
+ * connection) must not hold a run for attempts x timeout: an attempt
+ * slower than low_speed_bps for low_speed_s is cut (and may be retried),
+ * and one request, all its attempts and backoffs together, ends at
+ * deadline_ms. Every engine starts with the defaults below
+ * (http_engine_limits changes them). A request with its own timeout (a
+ * watch, a blocking query: quiet for long on purpose) gets no low-speed
+ * limit and a deadline of at least that timeout. */
+struct http_limits {
+    long low_speed_bps;
+    long low_speed_s;         /* < 0: no low-speed limit */
+    long deadline_ms;
+};
+
+#define HTTP_LOW_SPEED_BPS 100L
+#define HTTP_LOW_SPEED_S 20L
+/* Above the longest the retry policies of aws/ and k8s/ back off in total
+ * (13 attempts under a 20 s cap: about 150 s), so only a stuck request
+ * meets it. */
+#define HTTP_DEADLINE_MS 300000L
+
 struct http_engine {
     CURLSH *share;            /* connections, DNS and TLS sessions */
     CURLM *multi;
     struct http_engine_opts o;
     struct http_policy retry;
+    struct http_limits limits;
     struct http_counters *n;  /* borrowed: the driver's counters */
     double qps_tokens;
     long long qps_last_ms;
@@ -104,6 +127,8 @@ struct http_xfer {
     int throttled;
     int gave_up;               /* the judge wanted a retry; attempts ran out */
     int stopped;               /* the data callback ended the transfer */
+    int cut;                   /* this attempt's timeout is the deadline's rest */
+    int slow;                  /* attempts the low-speed limit cut */
     long long first_ms, not_before;
     int active, done;
     const char *bad_opt;       /* first option libcurl refused (HTTP_SET) */
@@ -114,6 +139,10 @@ struct http_xfer {
 int http_engine_init(struct http_engine *en, const struct http_engine_opts *o,
                      struct http_counters *n, struct err *e);
 void http_engine_release(struct http_engine *en);
+/* Sets the slow-answer limits of an engine already set up (from the knobs
+ * cmd/ reads once); each 0 keeps the current value. */
+void http_engine_limits(struct http_engine *en, long low_speed_bps, long low_speed_s,
+                        long deadline_ms);
 
 void http_xfer_init(struct http_xfer *x, const struct http_driver *drv, void *arg,
                     struct buf *body, struct err *e);

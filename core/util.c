@@ -1,6 +1,8 @@
 /* The monotonic clock (see util.h). */
 #include "core/util.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -94,4 +96,17 @@ const char *util_closest(const char *word, const char *const *cands, size_t n)
         }
     }
     return best && best_d <= 2 && best_d * 2 < len ? best : NULL;
+}
+
+int util_leading_int(const char *s, int dflt)
+{
+    char *end;
+    long v;
+    if (!s)
+        return dflt;
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (end == s || errno == ERANGE || v < INT_MIN || v > INT_MAX)
+        return dflt;
+    return (int)v;
 }

@@ -26,4 +26,9 @@ char *util_printable(const char *s);
  * most 2 edits, and fewer than half of word's length. NULL otherwise. */
 const char *util_closest(const char *word, const char *const *cands, size_t n);
 
+/* The decimal number at the start of s ("80/healthz" -> 80), or dflt when
+ * s is NULL, starts with no digit, or the number is outside int: atoi()
+ * without its undefined overflow. */
+int util_leading_int(const char *s, int dflt);
+
 #endif

@@ -10,7 +10,7 @@
 
 #define API_LIST_RESTARTS 3
 #define API_WATCH_FAILURES 5
-#define API_MAX_EVENT (64u * 1024u * 1024u)
+#define API_MAX_EVENT ((size_t)64 * 1024 * 1024)
 
 /* ---- paths ------------------------------------------------------------- */
 

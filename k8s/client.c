@@ -20,7 +20,7 @@
 #include "core/util.h"
 #include "core/version.h"
 
-#define K8S_MAX_PEM (4u * 1024u * 1024u)
+#define K8S_MAX_PEM ((size_t)4 * 1024 * 1024)
 
 /* One request's Kubernetes side, beside its struct http_xfer. */
 struct k8s_transfer {
@@ -85,19 +85,21 @@ static int k8s_client_url(struct k8s_client *c, struct err *e)
     if (!u)
         return err_set(e, ERR_FAILED, "out of memory");
     if (curl_url_set(u, CURLUPART_URL, c->kc.cluster.server, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-        (strcmp(scheme, "https") != 0 && strcmp(scheme, "http") != 0))
-        rc = err_set(e, ERR_USAGE, "kubeconfig %s: cluster \"%s\": bad server URL '%s' "
-                     "(want https://host[:port])", c->kc.cluster.file, c->kc.cluster.name,
-                     c->kc.cluster.server);
-    if (rc == 0 && c->kc.cluster.tls_server_name && strcmp(scheme, "https") == 0)
+        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK || !scheme ||
+        (strcmp(scheme, "https") != 0 && strcmp(scheme, "http") != 0)) {
+        err_set(e, ERR_USAGE, "kubeconfig %s: cluster \"%s\": bad server URL '%s' "
+                "(want https://host[:port])", c->kc.cluster.file, c->kc.cluster.name,
+                c->kc.cluster.server);
+        rc = -1;   /* spelled out: the analyzer cannot see err_set's -1 */
+    }
+    if (rc == 0 && scheme && c->kc.cluster.tls_server_name && strcmp(scheme, "https") == 0)
         rc = k8s_client_sni(c, u, e);
     curl_url_set(u, CURLUPART_QUERY, NULL, 0);
     curl_url_set(u, CURLUPART_FRAGMENT, NULL, 0);
     if (rc == 0 && (curl_url_get(u, CURLUPART_URL, &url, 0) != CURLUE_OK ||
                     !(c->base_url = strdup(url))))
         rc = err_set(e, ERR_FAILED, "out of memory");
-    if (rc == 0)
+    if (rc == 0 && c->base_url)
         for (n = strlen(c->base_url); n && c->base_url[n - 1] == '/'; n--)
             c->base_url[n - 1] = '\0';   /* paths we append start with '/' */
     curl_free(scheme);
@@ -187,7 +189,7 @@ static int k8s_client_token(struct k8s_client *c, struct err *e)
         buf_puts(&c->token, u->token);
     } else if (u->token_file) {
         snprintf(what, sizeof(what), "kubeconfig %s: tokenFile", u->file);
-        if (k8s_read_file(u->token_file, 64 * 1024, what, &c->token, e) < 0)
+        if (k8s_read_file(u->token_file, (size_t)64 * 1024, what, &c->token, e) < 0)
             return -1;
         while (c->token.len && strchr(" \t\r\n", c->token.data[c->token.len - 1]))
             c->token.data[--c->token.len] = '\0';

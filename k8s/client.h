@@ -27,7 +27,7 @@
 #define K8S_MAX_ATTEMPTS 6
 #define K8S_RETRY_BASE_MS 250L
 #define K8S_RETRY_CAP_MS 10000L
-#define K8S_MAX_RESPONSE (256u * 1024u * 1024u)
+#define K8S_MAX_RESPONSE ((size_t)256 * 1024 * 1024)
 
 struct k8s_client_opts {
     int max_in_flight;     /* requests in flight at once; 0 = 16 */

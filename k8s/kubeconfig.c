@@ -14,7 +14,7 @@
 
 #include "core/env.h"
 
-#define KC_MAX_FILE (16u * 1024u * 1024u)
+#define KC_MAX_FILE ((size_t)16 * 1024 * 1024)
 #define KC_MAX_FILES 32
 
 /* One parsed document and where it came from. */
@@ -143,7 +143,7 @@ int k8s_base64_decode(const char *in, size_t len, unsigned char **out,
         return -1;
     }
     *out = p;
-    *out_len = (size_t)(n1 + n2);
+    *out_len = (size_t)n1 + (size_t)n2;
     return 0;
 }
 

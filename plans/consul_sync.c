@@ -96,7 +96,7 @@ static int sync_token(const struct config *cfg, struct buf *tok, struct err *e)
 {
     const char *env = env_get("CONSUL_HTTP_TOKEN");
     if (cfg->consul_token_file[0]) {
-        if (k8s_read_file(cfg->consul_token_file, 64 * 1024, "[consul] token_file", tok, e) < 0)
+        if (k8s_read_file(cfg->consul_token_file, (size_t)64 * 1024, "[consul] token_file", tok, e) < 0)
             return -1;
         while (tok->len && strchr(" \t\r\n", tok->data[tok->len - 1]))
             tok->data[--tok->len] = '\0';

@@ -151,6 +151,33 @@ static void swap_record(struct swap_result *r)
                            "resumed", r->resumed);
 }
 
+/* Rule 6. The record goes out before the marker is removed, so that at
+ * every moment either the marker or an "ok" record says what happened: a
+ * run killed between the two leaves the marker, and the next run resumes
+ * the same swap (a no-op on the world) instead of reading the new tags as
+ * a fresh cutover and moving the traffic back. The swap is done on the
+ * world at this point: a SIGINT/SIGTERM that came during the last ELB
+ * change does not hold back these two writes (the in-flight change
+ * completed), so the run ends finished (exit 0), never "ok" with the
+ * marker left behind. */
+static int swap_finish(struct paas *p, struct swap_result *r, struct err *e)
+{
+    volatile sig_atomic_t *stop = p->aws.http.stop;
+    int rc;
+    swap_record(r);
+    p->aws.http.stop = NULL;
+    rc = journal_append(p, "ok", "", r->changes, e);
+    if (rc == 0) {
+        p->journaled = 1;
+        swap_marker_delete(p);
+    }
+    p->aws.http.stop = stop;
+    if (rc < 0)
+        return err_wrap(e, "slot %s is live but the %s is not recorded yet; run '%s' "
+                        "again to record it", r->incoming.slot, r->command, r->command);
+    return 0;
+}
+
 static int swap_run(struct paas *p, struct swap_world *w, struct swap_result *r,
                     struct err *e)
 {
@@ -208,9 +235,9 @@ static int swap_run(struct paas *p, struct swap_world *w, struct swap_result *r,
     if (swap_members(p, &w->live, ELB_MEMBERS_EXACTLY, &r->incoming, e) < 0 ||
         swap_members(p, &w->prelive, ELB_MEMBERS_EXACTLY, &r->outgoing, e) < 0)
         goto fail;
-    /* Rule 6: the journal record's changes go back in the result. */
-    swap_record(r);
-    swap_marker_delete(p);
+    /* Rule 6, then the marker: see swap_finish(). */
+    if (swap_finish(p, r, e) < 0)
+        goto fail;
     buf_release(&bad);
     return 0;
 fail:

@@ -27,6 +27,10 @@ struct paas_knobs {
                                 * yet visible to EC2 */
     long cluster_wait_s;       /* PAASCTL_CLUSTER_WAIT_S: how long `up` waits
                                 * for a reachable cluster's nodes */
+    long low_speed_s;          /* PAASCTL_LOW_SPEED_S: an AWS answer slower than
+                                * HTTP_LOW_SPEED_BPS this long is cut */
+    long deadline_s;           /* PAASCTL_DEADLINE_S: one AWS request, all its
+                                * attempts together */
 };
 
 struct paas {
@@ -49,6 +53,10 @@ struct paas {
                                * never a secret). Owned. Written by cmd/
                                * only (cmd_journal_changes), from what the
                                * plan returned in its result. */
+    int journaled;            /* 1 once the plan wrote this run's record
+                               * itself (a swap records before it removes
+                               * its marker, SPEC.md "Cutover rules" 6):
+                               * cmd/ then writes no second one */
     volatile sig_atomic_t *interrupted;  /* set by SIGINT/SIGTERM: long waits
                                           * stop and the lock is released */
 };

@@ -18,6 +18,7 @@
 
 #include "aws/batch.h"
 #include "aws/s3.h"
+#include "core/util.h"
 #include "plans/slot.h"
 #include "plans/private_zone.h"
 #include "plans/tags.h"
@@ -582,7 +583,7 @@ static void shell_decide_rtb_priv(struct paas *p, struct shell_world *w,
 static int shell_health_port(const char *target)
 {
     const char *colon = strchr(target, ':');
-    return colon ? atoi(colon + 1) : 0;
+    return colon ? util_leading_int(colon + 1, 0) : 0;
 }
 
 static size_t shell_add_port_rule(struct ec2_perm *out, size_t n, int port,

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "aws/batch.h"
+#include "core/util.h"
 #include "plans/tags.h"
 
 static const char *const slot_sg_role[SLOT_N_SG] = { "sg-node", "sg-master" };
@@ -39,7 +40,7 @@ static size_t slot_net_add(struct ec2_perm *out, size_t n, const char *proto,
 static int slot_net_health_port(const char *target)
 {
     const char *colon = strchr(target, ':');
-    return colon ? atoi(colon + 1) : 0;
+    return colon ? util_leading_int(colon + 1, 0) : 0;
 }
 
 size_t slot_net_rules(const struct paas *p, const struct shell_world *w,

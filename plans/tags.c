@@ -62,7 +62,7 @@ static void res_sha256_hex(const void *p, size_t n, char hex[65])
     if (EVP_Digest(p, n, md, &len, EVP_sha256(), NULL) != 1)
         len = 32;
     for (unsigned int i = 0; i < 32; i++)
-        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+        snprintf(hex + (size_t)2 * i, 3, "%02x", md[i]);
 }
 
 void res_client_token(char out[65], const char *paas, const char *slot,

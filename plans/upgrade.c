@@ -174,9 +174,11 @@ static int gate_consul(struct paas *p, struct upgrade_result *r, struct upgrade_
     return rc;
 }
 
-/* The swap's own journal record, as `cutover` writes it: `rollback` reads
- * the newest ok cutover record to know where to go back to. */
-static int journal_cutover(struct paas *p, json_t *changes, struct err *e)
+/* The swap under the name `cutover`: plan_cutover writes its own journal
+ * record before it removes the swap marker (SPEC.md "Cutover rules" 6),
+ * and `rollback` reads the newest ok cutover record to know where to go
+ * back to. The upgrade's own record is still the dispatcher's to write. */
+static int cutover_as_cutover(struct paas *p, struct swap_result *sw, struct err *e)
 {
     const char *cmd = p->command;
     char line[sizeof(p->command_line)];
@@ -184,9 +186,10 @@ static int journal_cutover(struct paas *p, json_t *changes, struct err *e)
     memcpy(line, p->command_line, sizeof(line));
     p->command = "cutover";
     snprintf(p->command_line, sizeof(p->command_line), "cutover (upgrade)");
-    rc = journal_append(p, "ok", "", changes, e);
+    rc = plan_cutover(p, sw, e);
     p->command = cmd;
     memcpy(p->command_line, line, sizeof(line));
+    p->journaled = 0;
     return rc;
 }
 
@@ -218,13 +221,12 @@ static int gate_cutover(struct paas *p, struct upgrade_result *r, struct upgrade
         return 0;
     }
     memset(&sw, 0, sizeof(sw));
-    rc = plan_cutover(p, &sw, e);
+    rc = cutover_as_cutover(p, &sw, e);
     if (rc == 0) {
         step_detail(s, "%sslot %s live (%zu ingress nodes InService), slot %s pre-live",
                     sw.resumed ? "resumed; " : "", sw.incoming.slot, sw.incoming.n,
                     sw.outgoing.slot[0] ? sw.outgoing.slot : "(none)");
         s->changes = json_incref(sw.changes);
-        rc = journal_cutover(p, sw.changes, e);
     }
     swap_result_release(&sw);
     return rc;
