@@ -71,5 +71,26 @@ if os.path.isdir(rel) and os.path.exists(os.path.join(ROOT, "paasctl")):
           "paasctl" in v.stdout, f"{p.returncode} {p.stderr[-300:]}")
 else:
     check("make/release-build-present", False, "run through `make check`, which builds ./paasctl first")
+# The rules a grep must show: one curl multi loop (core/http.c), and no
+# environment or wall-clock read below cmd/ outside core/env.c.
+def grep(pattern, dirs):
+    hits = []
+    for d in dirs:
+        for dirpath, _, names in os.walk(os.path.join(ROOT, d)):
+            for n in names:
+                if n.endswith((".c", ".h")):
+                    path = os.path.join(dirpath, n)
+                    for lineno, line in enumerate(open(path, errors="replace"), 1):
+                        if re.search(pattern, line):
+                            hits.append(f"{os.path.relpath(path, ROOT)}:{lineno}")
+    return hits
+
+
+LOWER = ["core", "aws", "k8s", "consul", "run", "plans"]
+loops = grep(r"curl_multi_perform|curl_multi_poll|curl_multi_wait|curl_easy_perform", LOWER + ["cmd"])
+check("rules/one-curl-multi-loop", loops and all(h.startswith("core/http.c:") for h in loops), loops)
+hidden = [h for h in grep(r"\bgetenv\(|\btime\(NULL\)|CLOCK_REALTIME", LOWER)
+          if not h.startswith("core/env.c:")]
+check("rules/no-hidden-inputs-below-cmd", hidden == [], hidden)
 shutil.rmtree(tmp, True)
 done()
