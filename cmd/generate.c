@@ -39,6 +39,26 @@ static void usage_word(const char *w, size_t len, char *out, size_t cap)
     out[n] = '\0';
 }
 
+/* The next word of a usage line at *s (words end at a character of seps),
+ * into w without brackets ("" when the word was only brackets); *optional
+ * says whether it stands in [...], *depth carries the nesting to the next
+ * call. Returns 0 at the end of the line. */
+static size_t usage_token(const char **s, const char *seps, int *depth, int *optional,
+                          char *w, size_t cap)
+{
+    size_t len;
+    *s += strspn(*s, seps);
+    len = strcspn(*s, seps);
+    if (!len)
+        return 0;
+    *optional = *depth > 0 || (*s)[0] == '[';
+    for (size_t i = 0; i < len; i++)
+        *depth += (*s)[i] == '[' ? 1 : (*s)[i] == ']' ? -1 : 0;
+    usage_word(*s, len, w, cap);
+    *s += len;
+    return len;
+}
+
 /* Calls fn for each word of c's usage line after the command's name, with
  * the word that follows it (or ""), brackets stripped; `optional` says
  * whether it stood in [...]. */
@@ -48,19 +68,8 @@ static void usage_walk(const struct cmd *c, usage_word_fn fn, void *arg)
 {
     const char *s = c->usage + strlen(c->name);
     char cur[64] = "", next[64];
-    int depth = 0, cur_opt = 0, have = 0;
-    while (*s) {
-        size_t len;
-        int opt;
-        s += strspn(s, " \t\n|");
-        len = strcspn(s, " \t\n|");
-        if (!len)
-            break;
-        opt = depth > 0 || s[0] == '[';
-        for (size_t i = 0; i < len; i++)
-            depth += s[i] == '[' ? 1 : s[i] == ']' ? -1 : 0;
-        usage_word(s, len, next, sizeof(next));
-        s += len;
+    int depth = 0, cur_opt = 0, have = 0, opt;
+    while (usage_token(&s, " \t\n|", &depth, &opt, next, sizeof(next))) {
         if (!next[0])
             continue;
         if (have)
@@ -140,19 +149,9 @@ static void positional_words(const struct cmd *c, const struct cmd *t, size_t n,
     memset(pp, 0, sizeof(*pp));
     pp->table = t;
     pp->n_table = n;
-    while (*s && pp->n < MAX_POS) {
-        size_t len;
-        int inside;
-        char w[64];
-        s += strspn(s, " \t\n");
-        len = strcspn(s, " \t\n");
-        if (!len)
-            break;
-        inside = depth > 0 || s[0] == '[';
-        for (size_t i = 0; i < len; i++)
-            depth += s[i] == '[' ? 1 : s[i] == ']' ? -1 : 0;
-        usage_word(s, len, w, sizeof(w));
-        s += len;
+    int inside;
+    char w[64];
+    while (pp->n < MAX_POS && usage_token(&s, " \t\n", &depth, &inside, w, sizeof(w))) {
         if (w[0] && w[0] != '-' && (!inside || strcmp(w, "COMMAND") == 0))
             positional_word(pp, w);
     }
