@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from harness import PAASCTL, World, check, cluster_section, done, sample_config  # noqa: E402
 from schemas import problems  # noqa: E402
-from standin import Standin, comparable, key  # noqa: E402
+from standin import WIDGET_CRD as CRD, Standin, comparable, key  # noqa: E402
 
 NAME = "mig"
 SECRET_VALUE = "fixture-secret-value-7d1e0c"
@@ -90,15 +90,6 @@ def meta(name, namespace=None, **extra):
         m["namespace"] = namespace
     return m
 
-
-CRD = {
-    "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-    "metadata": {"name": "widgets.example.com"},
-    "spec": {"group": "example.com", "scope": "Namespaced",
-             "names": {"plural": "widgets", "singular": "widget", "kind": "Widget", "listKind": "WidgetList"},
-             "versions": [{"name": "v1", "served": True, "storage": True,
-                           "schema": {"openAPIV3Schema": {"type": "object", "properties": {
-                               "spec": {"type": "object", "properties": {"size": {"type": "integer"}}}}}}}]}}
 
 
 def pod_template(app):

@@ -15,7 +15,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from harness import World, sample_config
-from standin import Standin
+from standin import WIDGET_CRD as CRD, Standin
 from consul_lib import ConsulStandin
 
 HOST = "shop.example.com"
@@ -31,15 +31,6 @@ def _meta(name, ns=None, **labels):
         m["namespace"] = ns
     return m
 
-
-CRD = {
-    "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-    "metadata": {"name": "widgets.example.com"},
-    "spec": {"group": "example.com", "scope": "Namespaced",
-             "names": {"plural": "widgets", "singular": "widget", "kind": "Widget", "listKind": "WidgetList"},
-             "versions": [{"name": "v1", "served": True, "storage": True,
-                           "schema": {"openAPIV3Schema": {"type": "object", "properties": {
-                               "spec": {"type": "object", "properties": {"size": {"type": "integer"}}}}}}}]}}
 
 
 def shop_stack():

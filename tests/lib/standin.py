@@ -17,6 +17,17 @@ from harness import ROOT, start_process
 
 KUBECTL = shutil.which("kubectl") or "/usr/bin/kubectl"
 
+# A namespaced custom resource type (example.com/v1 Widget) the migration
+# tests and the demo world use to show CRDs and their resources moving.
+WIDGET_CRD = {
+    "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+    "metadata": {"name": "widgets.example.com"},
+    "spec": {"group": "example.com", "scope": "Namespaced",
+             "names": {"plural": "widgets", "singular": "widget", "kind": "Widget", "listKind": "WidgetList"},
+             "versions": [{"name": "v1", "served": True, "storage": True,
+                           "schema": {"openAPIV3Schema": {"type": "object", "properties": {
+                               "spec": {"type": "object", "properties": {"size": {"type": "integer"}}}}}}}]}}
+
 
 class Standin:
     def __init__(self, parent_dir, context, *args):
