@@ -7,18 +7,15 @@ passes; each of a missing node, a NotReady node, a crashing kube-system pod,
 a deployment short of replicas, a stopped ingress instance and an ingress
 host answering 503 fails, naming the check and the object."""
 
-import http.client
 import json
 import os
-import ssl
 import sys
-import tempfile
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from harness import ROOT, World, check, done, sample_config, start_process  # noqa: E402
+from harness import World, check, done, sample_config  # noqa: E402
+from standin import Standin  # noqa: E402
 from schemas import problems  # noqa: E402
 
 NAME = "smk"
@@ -51,35 +48,9 @@ elb.register_instances_with_load_balancer(LoadBalancerName=PRELIVE,
                                           Instances=[{"InstanceId": i["InstanceId"]} for i in ingress])
 
 # --- the stand-in API server -------------------------------------------------------
-kdir = tempfile.mkdtemp(prefix="paasctl-kube-", dir=w.dir)
-port_file = os.path.join(kdir, "port")
-start_process([sys.executable, os.path.join(ROOT, "tests", "kube", "apiserver.py"), "--listen",
-               "127.0.0.1:0", "--port-file", port_file, "--state-dir", kdir, "--context", "paas-b"],
-              log_path=os.path.join(w.dir, "standin.log"))
-deadline = time.time() + 30
-while not (os.path.exists(port_file) and open(port_file).read().strip()) and time.time() < deadline:
-    time.sleep(0.1)
-kport = int(open(port_file).read().strip())
-tls = ssl.create_default_context(cafile=os.path.join(kdir, "ca.crt"))
-tls.load_cert_chain(os.path.join(kdir, "client.crt"), os.path.join(kdir, "client.key"))
-
-
-def kube(method, path, body=None):
-    c = http.client.HTTPSConnection("127.0.0.1", kport, context=tls, timeout=30)
-    c.request(method, path, body=json.dumps(body) if body is not None else None,
-              headers={"Content-Type": "application/json"})
-    r = c.getresponse()
-    data = r.read()
-    c.close()
-    return r.status, (json.loads(data) if data else None)
-
-
-for _ in range(100):
-    try:
-        if kube("GET", "/_standin/health")[0] == 200:
-            break
-    except OSError:
-        time.sleep(0.1)
+standin = Standin(w.dir, "paas-b").wait()
+kdir = standin.dir
+kube = standin.call
 
 
 def join(inst):
