@@ -63,6 +63,9 @@ static int elb_parse_lb(xmlNode *m, struct elb_lb *lb, struct err *e)
     memset(lb, 0, sizeof(*lb));
     aws_xml_text(m, "LoadBalancerName", lb->name, sizeof(lb->name));
     aws_xml_text(m, "DNSName", lb->dns_name, sizeof(lb->dns_name));
+    aws_xml_text(m, "CanonicalHostedZoneNameID", lb->canonical_zone_id,
+                 sizeof(lb->canonical_zone_id));
+    aws_xml_text(m, "Scheme", lb->scheme, sizeof(lb->scheme));
     elb_parse_config(m, lb);
     for (xmlNode *it = aws_xml_first(set, "member"); it; it = aws_xml_next(it, "member"))
         n++;
@@ -389,6 +392,8 @@ struct aws_batch_item *elb_create(struct aws_batch *b, const struct elb_spec *s)
     for (size_t i = 0; i < s->n_subnets; i++)
         aws_query_addf(&it->q, s->subnets[i], "Subnets.member.%zu", i + 1);
     aws_query_add(&it->q, "SecurityGroups.member.1", s->security_group);
+    if (s->scheme)
+        aws_query_add(&it->q, "Scheme", s->scheme);
     for (size_t i = 0; i < s->n_tags; i++) {
         aws_query_addf(&it->q, s->tags[i].key, "Tags.member.%zu.Key", i + 1);
         aws_query_addf(&it->q, s->tags[i].value, "Tags.member.%zu.Value", i + 1);

@@ -24,6 +24,9 @@ struct elb_health_check {
 struct elb_lb {
     char name[64];
     char dns_name[256];
+    char canonical_zone_id[64]; /* CanonicalHostedZoneNameID: what a Route53
+                                 * alias record to this balancer names */
+    char scheme[16];          /* "internet-facing" or "internal" */
     size_t n_instances;
     char (*instances)[32];   /* malloc'd, n_instances ids sorted by id;
                               * elb_lb_release */
@@ -108,6 +111,7 @@ struct elb_spec {
     const char *security_group;
     const struct elb_tag *tags;
     size_t n_tags;
+    const char *scheme;       /* "internal", or NULL = internet-facing */
 };
 
 struct aws_batch_item *elb_create(struct aws_batch *b, const struct elb_spec *s);

@@ -222,6 +222,17 @@ struct r53_list {
     size_t n, cap;
 };
 
+static void r53_parse_alias(xmlNode *a, struct r53_record *r)
+{
+    char health[8] = "";
+    if (!a)
+        return;
+    aws_xml_text(a, "DNSName", r->alias_dns, sizeof(r->alias_dns));
+    aws_xml_text(a, "HostedZoneId", r->alias_zone_id, sizeof(r->alias_zone_id));
+    aws_xml_text(a, "EvaluateTargetHealth", health, sizeof(health));
+    r->alias_health = strcmp(health, "true") == 0;
+}
+
 static int r53_parse_record(xmlNode *s, struct r53_list *l, struct err *e)
 {
     struct r53_record *r;
@@ -236,6 +247,7 @@ static int r53_parse_record(xmlNode *s, struct r53_list *l, struct err *e)
     for (xmlNode *v = aws_xml_first(aws_xml_child(s, "ResourceRecords"), "ResourceRecord");
          v && r->n_values < R53_MAX_VALUES; v = aws_xml_next(v, "ResourceRecord"))
         aws_xml_text(v, "Value", r->values[r->n_values++], sizeof(r->values[0]));
+    r53_parse_alias(aws_xml_child(s, "AliasTarget"), r);
     return 0;
 }
 
@@ -311,6 +323,15 @@ static void r53_change_xml(struct buf *b, const struct r53_change *ch)
     buf_puts(b, "<ResourceRecordSet>");
     r53_elem(b, "Name", r->name);
     r53_elem(b, "Type", r->type);
+    if (r->alias_dns[0]) {
+        /* Route53 refuses TTL and ResourceRecords next to an AliasTarget. */
+        buf_puts(b, "<AliasTarget>");
+        r53_elem(b, "HostedZoneId", r->alias_zone_id);
+        r53_elem(b, "DNSName", r->alias_dns);
+        r53_elem(b, "EvaluateTargetHealth", r->alias_health ? "true" : "false");
+        buf_puts(b, "</AliasTarget></ResourceRecordSet></Change>");
+        return;
+    }
     r53_elem(b, "TTL", ttl);
     buf_puts(b, "<ResourceRecords>");
     for (size_t i = 0; i < r->n_values; i++) {

@@ -46,6 +46,12 @@ struct r53_record {
     long ttl;
     size_t n_values;
     char values[R53_MAX_VALUES][256];
+    /* An alias record (AliasTarget) when alias_dns is set: no TTL and no
+     * values; alias_zone_id is the target's own hosted zone id (an ELB's
+     * CanonicalHostedZoneNameID), not the zone the record lives in. */
+    char alias_dns[256];
+    char alias_zone_id[64];
+    int alias_health;     /* EvaluateTargetHealth */
 };
 
 /* Every record set of the zone, all pages. *out is malloc'd (caller frees). */

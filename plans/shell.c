@@ -1061,9 +1061,11 @@ static void shell_add_lbs(struct paas *p, struct shell_world *w,
                       l == LB_LIVE ? "elb-live" : "elb-prelive");
         snprintf(rt.name, sizeof(rt.name), "%s", shell_lb_name(p, (enum shell_lb)l));
         res_tags_elb(&rt, tags);
-        s = (struct elb_spec){ shell_lb_name(p, (enum shell_lb)l), lis,
-                               (size_t)p->cfg.n_listeners, subnets, (size_t)w->nz,
-                               w->sg[SG_ELB].id, tags, rt.n };
+        s = (struct elb_spec){ .name = shell_lb_name(p, (enum shell_lb)l),
+                               .listeners = lis, .n_listeners = (size_t)p->cfg.n_listeners,
+                               .subnets = subnets, .n_subnets = (size_t)w->nz,
+                               .security_group = w->sg[SG_ELB].id, .tags = tags,
+                               .n_tags = rt.n };
         elb_create(b, &s);
     }
 }
