@@ -11,6 +11,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -168,23 +169,50 @@ int pki_ca_cert(const char *key_pem, const char *cn, long days, time_t now,
     return rc;
 }
 
-static int pki_sign_client(X509 *ca, EVP_PKEY *ca_key, EVP_PKEY *k, const char *cn,
-                           const char *org, long ttl, time_t now, struct buf *crt_pem,
-                           struct err *e)
+/* A leaf certificate for k signed by the CA: eku "clientAuth" or
+ * "serverAuth", san "DNS:NAME" or NULL. */
+static int pki_sign_leaf(X509 *ca, EVP_PKEY *ca_key, EVP_PKEY *k, const char *cn,
+                         const char *org, const char *eku, const char *san,
+                         time_t from, time_t to, struct buf *crt_pem, struct err *e)
 {
-    X509 *x = pki_cert_new(k, cn, org, now - 300, now + ttl);
+    X509 *x = pki_cert_new(k, cn, org, from, to);
     int rc = -1;
     if (x && X509_set_issuer_name(x, X509_get_subject_name(ca)) &&
         pki_ext(x, ca, NID_basic_constraints, "critical,CA:FALSE") &&
         pki_ext(x, ca, NID_key_usage, "critical,digitalSignature") &&
-        pki_ext(x, ca, NID_ext_key_usage, "clientAuth") &&
+        pki_ext(x, ca, NID_ext_key_usage, eku) &&
+        (!san || pki_ext(x, ca, NID_subject_alt_name, san)) &&
         pki_ext(x, ca, NID_authority_key_identifier, "keyid:always") &&
         X509_sign(x, ca_key, EVP_sha256()))
         rc = pki_write_cert(x, crt_pem, e);
     else
-        err_set(e, ERR_FAILED, "pki: cannot sign the client certificate '%s'", cn);
+        err_set(e, ERR_FAILED, "pki: cannot sign the certificate '%s'", cn);
     X509_free(x);
     return rc;
+}
+
+/* Reads the CA pair and makes a fresh key: what every leaf starts from. */
+static int pki_leaf_start(const char *ca_crt_pem, const char *ca_key_pem, X509 **ca,
+                          EVP_PKEY **ca_key, EVP_PKEY **k, struct err *e)
+{
+    *ca = pki_read_cert(ca_crt_pem, e);
+    *ca_key = *ca ? pki_read_key(ca_key_pem, e) : NULL;
+    *k = NULL;
+    if (!*ca_key)
+        return -1;
+    if (X509_check_private_key(*ca, *ca_key) != 1)
+        return err_set(e, ERR_FAILED, "pki: the CA key does not belong to the CA certificate");
+    *k = EVP_EC_gen("P-256");
+    if (!*k)
+        return err_set(e, ERR_FAILED, "pki: cannot generate an ECDSA P-256 key");
+    return 0;
+}
+
+static void pki_leaf_end(X509 *ca, EVP_PKEY *ca_key, EVP_PKEY *k)
+{
+    EVP_PKEY_free(k);
+    EVP_PKEY_free(ca_key);
+    X509_free(ca);
 }
 
 int pki_client_cert(const char *ca_crt_pem, const char *ca_key_pem,
@@ -192,28 +220,52 @@ int pki_client_cert(const char *ca_crt_pem, const char *ca_key_pem,
                     time_t now, struct buf *key_pem, struct buf *crt_pem,
                     struct err *e)
 {
-    X509 *ca = pki_read_cert(ca_crt_pem, e);
-    EVP_PKEY *ca_key = ca ? pki_read_key(ca_key_pem, e) : NULL;
-    EVP_PKEY *k = NULL;
+    X509 *ca;
+    EVP_PKEY *ca_key, *k;
     int rc = -1;
-    if (!ca_key)
-        goto out;
-    if (X509_check_private_key(ca, ca_key) != 1) {
-        err_set(e, ERR_FAILED, "pki: the CA key does not belong to the CA certificate");
-        goto out;
-    }
-    k = EVP_EC_gen("P-256");
-    if (!k) {
-        err_set(e, ERR_FAILED, "pki: cannot generate an ECDSA P-256 key");
-        goto out;
-    }
-    if (pki_sign_client(ca, ca_key, k, cn, org, ttl_seconds, now, crt_pem, e) == 0)
+    if (pki_leaf_start(ca_crt_pem, ca_key_pem, &ca, &ca_key, &k, e) == 0 &&
+        pki_sign_leaf(ca, ca_key, k, cn, org, "clientAuth", NULL, now - 300,
+                      now + ttl_seconds, crt_pem, e) == 0)
         rc = pki_write_key(k, key_pem, e);
-out:
-    EVP_PKEY_free(k);
-    EVP_PKEY_free(ca_key);
-    X509_free(ca);
+    pki_leaf_end(ca, ca_key, k);
     return rc;
+}
+
+int pki_server_cert(const char *ca_crt_pem, const char *ca_key_pem, const char *host,
+                    long days, time_t now, struct buf *key_pem, struct buf *crt_pem,
+                    struct err *e)
+{
+    X509 *ca;
+    EVP_PKEY *ca_key, *k;
+    char san[300];
+    int rc = -1;
+    snprintf(san, sizeof(san), "DNS:%s", host);
+    if (pki_leaf_start(ca_crt_pem, ca_key_pem, &ca, &ca_key, &k, e) == 0 &&
+        pki_sign_leaf(ca, ca_key, k, host, NULL, "serverAuth", san, now - 300,
+                      now + days * 86400L, crt_pem, e) == 0)
+        rc = pki_write_key(k, key_pem, e);
+    pki_leaf_end(ca, ca_key, k);
+    return rc;
+}
+
+int pki_server_cert_ok(const char *crt_pem, const char *ca_crt_pem, const char *host,
+                       time_t until)
+{
+    struct err e;
+    X509 *x, *ca;
+    EVP_PKEY *ca_pub;
+    int ok;
+    err_init(&e);
+    x = pki_read_cert(crt_pem, &e);
+    ca = pki_read_cert(ca_crt_pem, &e);
+    ca_pub = ca ? X509_get0_pubkey(ca) : NULL;
+    ok = x && ca_pub && X509_verify(x, ca_pub) == 1 &&
+             X509_check_host(x, host, 0, 0, NULL) == 1 &&
+             X509_cmp_time(X509_get0_notAfter(x), &until) > 0;
+    X509_free(ca);
+    X509_free(x);
+    ERR_clear_error();
+    return ok;
 }
 
 int pki_check_pair(const char *crt_pem, const char *key_pem, const char *what,
@@ -255,34 +307,53 @@ int pki_ca_hash(const char *crt_pem, char out[PKI_HASH_LEN + 1], struct err *e)
     return 0;
 }
 
-int pki_token_new(char out[PKI_TOKEN_LEN + 1], struct err *e)
+/* n characters of alphabet (at most 64 of them) from the CSPRNG, each
+ * equally likely: bytes at or above the largest multiple of the alphabet's
+ * size are dropped (they would favour the first characters). */
+static int pki_random_chars(char *out, size_t n, const char *alphabet, struct err *e)
 {
-    static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+    size_t size = strlen(alphabet), got = 0;
+    unsigned limit = 256u - 256u % (unsigned)size;
     unsigned char r[64];
-    int n = 0;
-    while (n < 22) {
+    while (got < n) {
         if (RAND_bytes(r, sizeof(r)) != 1) {
             OPENSSL_cleanse(r, sizeof(r));
             return err_set(e, ERR_FAILED, "pki: the random generator failed");
         }
-        /* 252 = 7 * 36: bytes above it would favour the first letters. */
-        for (size_t i = 0; i < sizeof(r) && n < 22; i++)
-            if (r[i] < 252) {
-                out[n < 6 ? n : n + 1] = alphabet[r[i] % 36];
-                n++;
-            }
+        for (size_t i = 0; i < sizeof(r) && got < n; i++)
+            if (r[i] < limit)
+                out[got++] = alphabet[r[i] % size];
     }
     OPENSSL_cleanse(r, sizeof(r));
+    return 0;
+}
+
+static const char pki_lower_digits[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+
+int pki_token_new(char out[PKI_TOKEN_LEN + 1], struct err *e)
+{
+    if (pki_random_chars(out, 6, pki_lower_digits, e) < 0 ||
+        pki_random_chars(out + 7, 16, pki_lower_digits, e) < 0)
+        return -1;
     out[6] = '.';
     out[PKI_TOKEN_LEN] = '\0';
     return 0;
 }
 
+int pki_password_new(char out[PKI_PASSWORD_LEN + 1], struct err *e)
+{
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    if (pki_random_chars(out, PKI_PASSWORD_LEN, alphabet, e) < 0)
+        return -1;
+    out[PKI_PASSWORD_LEN] = '\0';
+    return 0;
+}
+
 int pki_token_valid(const char *s)
 {
-    static const char set[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-    return s && strlen(s) == PKI_TOKEN_LEN && strspn(s, set) == 6 && s[6] == '.' &&
-           strspn(s + 7, set) == 16;
+    return s && strlen(s) == PKI_TOKEN_LEN && strspn(s, pki_lower_digits) == 6 &&
+           s[6] == '.' && strspn(s + 7, pki_lower_digits) == 16;
 }
 
 int pki_parse_duration(const char *s, long *seconds)

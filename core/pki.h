@@ -23,6 +23,7 @@
 #define PKI_CA_DAYS 3650          /* ten years, as kubeadm's own CAs */
 #define PKI_TOKEN_LEN 23          /* "abcdef.0123456789abcdef" */
 #define PKI_HASH_LEN 71           /* "sha256:" + 64 hex */
+#define PKI_PASSWORD_LEN 32       /* [A-Za-z0-9]{32}: about 190 bits */
 
 /* A new ECDSA P-256 private key (PKCS#8 PEM) appended to key_pem. */
 int pki_key_new(struct buf *key_pem, struct err *e);
@@ -46,6 +47,18 @@ int pki_client_cert(const char *ca_crt_pem, const char *ca_key_pem,
                     time_t now, struct buf *key_pem, struct buf *crt_pem,
                     struct err *e);
 
+/* A TLS server certificate (serverAuth, subjectAltName DNS:host, CN host)
+ * signed by the CA, valid from now - 5 min for `days` days; a fresh key
+ * is appended to key_pem. */
+int pki_server_cert(const char *ca_crt_pem, const char *ca_key_pem, const char *host,
+                    long days, time_t now, struct buf *key_pem, struct buf *crt_pem,
+                    struct err *e);
+
+/* 1 when crt_pem is signed by ca_crt_pem, names host and is still valid
+ * at `until`; 0 otherwise (unreadable included). */
+int pki_server_cert_ok(const char *crt_pem, const char *ca_crt_pem, const char *host,
+                       time_t until);
+
 /* 0 when crt_pem's public key is key_pem's, else -1 with e naming what. */
 int pki_check_pair(const char *crt_pem, const char *key_pem, const char *what,
                    struct err *e);
@@ -57,6 +70,10 @@ int pki_ca_hash(const char *crt_pem, char out[PKI_HASH_LEN + 1], struct err *e);
 /* A bootstrap token [a-z0-9]{6}.[a-z0-9]{16} from the CSPRNG (RAND_bytes,
  * rejection-sampled so every character is equally likely). */
 int pki_token_new(char out[PKI_TOKEN_LEN + 1], struct err *e);
+
+/* A password of PKI_PASSWORD_LEN letters and digits from the CSPRNG, each
+ * equally likely: the Keycloak admin's. */
+int pki_password_new(char out[PKI_PASSWORD_LEN + 1], struct err *e);
 
 /* 1 when s has the bootstrap token's shape, else 0. */
 int pki_token_valid(const char *s);

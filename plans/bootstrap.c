@@ -19,12 +19,16 @@ __asm__(".pushsection .rodata\n"
         "paasctl_tmpl_versions:\n"
         ".incbin \"scripts/bootstrap/versions.env\"\n"
         ".byte 0\n"
+        "paasctl_tmpl_realm:\n"
+        ".incbin \"scripts/bootstrap/keycloak-realm.json.in\"\n"
+        ".byte 0\n"
         ".popsection\n");
 
 extern const char paasctl_tmpl_bootstrap[] __asm__("paasctl_tmpl_bootstrap");
 extern const char paasctl_tmpl_env[] __asm__("paasctl_tmpl_env");
 extern const char paasctl_tmpl_user_data[] __asm__("paasctl_tmpl_user_data");
 extern const char paasctl_tmpl_versions[] __asm__("paasctl_tmpl_versions");
+extern const char paasctl_tmpl_realm[] __asm__("paasctl_tmpl_realm");
 
 const char *bootstrap_script(void)
 {
@@ -39,6 +43,11 @@ const char *bootstrap_env_template(void)
 const char *bootstrap_user_data_template(void)
 {
     return paasctl_tmpl_user_data;
+}
+
+const char *bootstrap_realm_template(void)
+{
+    return paasctl_tmpl_realm;
 }
 
 void bootstrap_var(struct bootstrap_vars *v, const char *key, const char *value)

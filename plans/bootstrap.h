@@ -35,5 +35,6 @@ int bootstrap_render(const char *tmpl, const struct bootstrap_vars *v,
 const char *bootstrap_script(void);        /* bootstrap.sh (uploaded as is) */
 const char *bootstrap_env_template(void);  /* role.env.in */
 const char *bootstrap_user_data_template(void); /* user-data.sh.in */
+const char *bootstrap_realm_template(void); /* keycloak-realm.json.in */
 
 #endif

@@ -141,31 +141,37 @@ static int pki_store_is_ours(struct paas *p, const char *bucket,
     return same;
 }
 
+int pki_object_put(struct paas *p, const char *bucket, struct pki_object *o,
+                   struct err *e)
+{
+    if (s3_put_secret(&p->aws, bucket, o->key, buf_str(&o->body), o->body.len,
+                      !o->listed, e) < 0) {
+        if (e->http_status == 412 && pki_store_is_ours(p, bucket, o) == 1) {
+            err_init(e);
+            o->create = 0;
+            o->listed = 1;
+            return 0;
+        }
+        if (e->http_status == 412)
+            return err_set(e, ERR_FAILED, "s3://%s/%s appeared while this run made "
+                           "its own (another run without the lock?): nothing was "
+                           "overwritten; run up again to use the stored one",
+                           bucket, o->key);
+        return err_wrap(e, "storing s3://%s/%s", bucket, o->key);
+    }
+    o->create = 0;
+    o->listed = 1;
+    return 0;
+}
+
 int pki_store_apply(struct paas *p, const char *bucket, struct pki_store *s,
                     struct err *e)
 {
     /* The array's order is the upload order: every key before what derives
      * from it, so a crash in between leaves something pki_store_read mends. */
-    for (int i = 0; i < PKI_STORE_N; i++) {
-        struct pki_object *o = &s->o[i];
-        if (!o->create)
-            continue;
-        if (s3_put_secret(&p->aws, bucket, o->key, buf_str(&o->body), o->body.len, 1, e) < 0) {
-            if (e->http_status == 412 && pki_store_is_ours(p, bucket, o) == 1) {
-                o->create = 0;
-                o->listed = 1;
-                continue;
-            }
-            if (e->http_status == 412)
-                return err_set(e, ERR_FAILED, "s3://%s/%s appeared while this run made "
-                               "its own (another run without the lock?): nothing was "
-                               "overwritten; run up again to use the stored one",
-                               bucket, o->key);
-            return err_wrap(e, "storing s3://%s/%s", bucket, o->key);
-        }
-        o->create = 0;
-        o->listed = 1;
-    }
+    for (int i = 0; i < PKI_STORE_N; i++)
+        if (s->o[i].create && pki_object_put(p, bucket, &s->o[i], e) < 0)
+            return -1;
     s->n_create = 0;
     return 0;
 }

@@ -49,6 +49,13 @@ void pki_store_decide(const struct pki_store *s, struct diff *d);
 int pki_store_apply(struct paas *p, const char *bucket, struct pki_store *s,
                     struct err *e);
 
+/* PUTs o (SSE; If-None-Match unless o->listed, i.e. an object that must
+ * be made only once). A 412 whose stored body is o's (a resent PUT that
+ * had landed) is success; another is an error saying nothing was
+ * overwritten. Marks o listed and not to create. */
+int pki_object_put(struct paas *p, const char *bucket, struct pki_object *o,
+                   struct err *e);
+
 /* @TOKEN@ and @CA_HASH@ for a role's env file: the token only for the
  * roles that join the cluster (master, ingress, minion), "" for auth. The
  * values stay owned by s. */

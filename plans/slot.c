@@ -18,6 +18,7 @@
 #include "core/strmap.h"
 #include "plans/bootstrap.h"
 #include "plans/elb_members.h"
+#include "plans/auth_store.h"
 #include "plans/pki_store.h"
 #include "plans/private_zone.h"
 #include "plans/shell.h"
@@ -139,6 +140,7 @@ struct slot_plan {
     size_t n_objects;
     struct slot_file files[SLOT_N_FILES];
     struct pki_store pki;
+    struct auth_store auth;       /* Keycloak's secrets and realm */
     struct r53_record *records;
     size_t n_records;
     size_t d_dns[2];
@@ -165,6 +167,7 @@ static void slot_plan_release(struct slot_plan *s)
     for (int f = 0; f < SLOT_N_FILES; f++)
         buf_release_secret(&s->files[f].body);
     pki_store_release(&s->pki);
+    auth_store_release(&s->auth);
     free(s->records);
     free(s->now);
     slot_iam_release(&s->iam);
@@ -234,19 +237,31 @@ static int slot_sort_alive(struct paas *p, struct slot_plan *s, struct err *e)
     return 0;
 }
 
+/* The slot's PKI and the auth server's secrets, from the bucket listing. */
+static int slot_read_secrets(struct paas *p, struct slot_plan *s, struct err *e)
+{
+    char auth[300];
+    slot_record_name(p, s->slot, "auth", auth, sizeof(auth));
+    auth[strlen(auth) - 1] = '\0';
+    if (pki_store_read(p, s->bucket, s->objects, s->n_objects, &s->pki, e) < 0)
+        return -1;
+    return auth_store_read(p, s->bucket, auth, s->slot, s->objects, s->n_objects,
+                           &s->auth, e);
+}
+
 static int slot_read_files(struct paas *p, struct slot_plan *s, struct err *e)
 {
     char tag[32] = "";
     if (slot_bucket_name(p, s->slot, s->bucket, sizeof(s->bucket), &s->have_bucket, e) < 0)
         return -1;
     if (!s->have_bucket)
-        return pki_store_read(p, s->bucket, NULL, 0, &s->pki, e);
+        return slot_read_secrets(p, s, e);
     if (s3_get_bucket_tag(&p->aws, s->bucket, TAG_PAAS, tag, sizeof(tag), e) < 0)
         return -1;
     s->bucket_tags = strcmp(tag, p->cfg.name) != 0;
     if (s3_list_with_etags(&p->aws, s->bucket, "", &s->objects, &s->n_objects, e) < 0)
         return -1;
-    return pki_store_read(p, s->bucket, s->objects, s->n_objects, &s->pki, e);
+    return slot_read_secrets(p, s, e);
 }
 
 static int slot_read(struct paas *p, struct slot_plan *s, struct err *e)
@@ -316,6 +331,7 @@ static void slot_decide_files(struct slot_plan *s, struct diff *d)
              "bucket", s->bucket, NULL, "bootstrap files of slot %s%s", s->slot,
              s->have_bucket && s->bucket_tags ? "; add its paasctl tags" : "");
     pki_store_decide(&s->pki, d);
+    auth_store_decide(&s->auth, s->bucket, d);
     for (int f = 0; f < SLOT_N_FILES; f++) {
         struct slot_file *file = &s->files[f];
         const struct s3_object *o = NULL;
@@ -553,7 +569,8 @@ static int slot_apply_files(struct paas *p, struct slot_plan *s, struct err *e)
     if ((!s->have_bucket || s->bucket_tags) &&
         s3_put_bucket_tags(&p->aws, s->bucket, t, 4, e) < 0)
         return err_wrap(e, "tagging bucket %s", s->bucket);
-    if (pki_store_apply(p, s->bucket, &s->pki, e) < 0)
+    if (pki_store_apply(p, s->bucket, &s->pki, e) < 0 ||
+        auth_store_apply(p, s->bucket, &s->auth, e) < 0)
         return -1;
     for (int f = 0; f < SLOT_N_FILES; f++) {
         struct slot_file *file = &s->files[f];
@@ -716,7 +733,7 @@ static int slot_add_launch(struct paas *p, struct slot_plan *s, int r, int z,
         .client_token = token, .count = s->g[r][z].launch,
         .tags = tags, .n_tags = rt.n + 1,
         .extra_group = r == ROLE_MASTER ? s->net.sg[SLOT_SG_MASTER].id : NULL,
-        .iam_profile = s->iam.name[r == ROLE_MASTER ? SLOT_IAM_MASTER : SLOT_IAM_NODE],
+        .iam_profile = s->iam.name[slot_iam_kind_of(r)],
         .imds_v2_only = 1, .root_device = root_dev, .root_gb = SLOT_ROOT_GB,
         .tag_volumes = 1,
     };

@@ -9,13 +9,20 @@
 
 #include "aws/iam.h"
 #include "core/util.h"
+#include "plans/auth_store.h"
 #include "plans/slot.h"
 #include "plans/tags.h"
 #include "run/wait.h"
 
 #define SLOT_IAM_PATH "/paasctl/"
 
-static const char *const slot_iam_suffix[SLOT_IAM_N] = { "master", "node" };
+static const char *const slot_iam_suffix[SLOT_IAM_N] = { "master", "node", "auth" };
+
+enum slot_iam_kind slot_iam_kind_of(int role)
+{
+    return role == ROLE_MASTER ? SLOT_IAM_MASTER : role == ROLE_AUTH ? SLOT_IAM_AUTH
+         : SLOT_IAM_NODE;
+}
 
 void slot_iam_name(const struct paas *p, const char *slot,
                    enum slot_iam_kind k, char *out, size_t size)
@@ -51,29 +58,35 @@ static int slot_iam_trust(const struct paas *p, struct buf *out, struct err *e)
                                    "Action", "sts:AssumeRole"), out, e);
 }
 
+static void slot_iam_add_key(json_t *res, const char *part, const char *bucket,
+                             const char *key)
+{
+    char arn[1400];
+    snprintf(arn, sizeof(arn), "arn:%s:s3:::%s/%s", part, bucket, key);
+    json_array_append_new(res, json_string(arn));
+}
+
 /* Least privilege: s3:GetObject on the exact keys the role's nodes read
- * (their env files and bootstrap.sh), masters also secret/ (the PKI). No
+ * (their env files and bootstrap.sh), masters also secret/ (the PKI), the
+ * auth server its TLS pair, credentials and realm (auth_store.h). No
  * listing, no writing, no other bucket. */
 int slot_iam_policy(const struct paas *p, const char *bucket,
                     enum slot_iam_kind k, struct buf *out, struct err *e)
 {
     const char *part = slot_iam_partition(p);
     json_t *res = json_array();
-    char arn[256];
-    snprintf(arn, sizeof(arn), "arn:%s:s3:::%s/bootstrap.sh", part, bucket);
-    json_array_append_new(res, json_string(arn));
+    char key[64];
+    slot_iam_add_key(res, part, bucket, "bootstrap.sh");
     for (int r = 0; r < SLOT_N_ROLES; r++) {
-        int master = r == ROLE_MASTER;
-        if (master != (k == SLOT_IAM_MASTER))
+        if (slot_iam_kind_of(r) != k)
             continue;
-        snprintf(arn, sizeof(arn), "arn:%s:s3:::%s/env/%s.env", part, bucket,
-                 slot_role_name((enum slot_role)r));
-        json_array_append_new(res, json_string(arn));
+        snprintf(key, sizeof(key), "env/%s.env", slot_role_name((enum slot_role)r));
+        slot_iam_add_key(res, part, bucket, key);
     }
-    if (k == SLOT_IAM_MASTER) {
-        snprintf(arn, sizeof(arn), "arn:%s:s3:::%s/secret/*", part, bucket);
-        json_array_append_new(res, json_string(arn));
-    }
+    if (k == SLOT_IAM_MASTER)
+        slot_iam_add_key(res, part, bucket, "secret/*");
+    for (size_t i = 0; k == SLOT_IAM_AUTH && i < auth_store_n_node_keys; i++)
+        slot_iam_add_key(res, part, bucket, auth_store_node_keys[i]);
     return slot_iam_dump(json_pack("{s:s, s:[{s:s, s:s, s:s, s:o}]}",
                                    "Version", "2012-10-17", "Statement",
                                    "Sid", "ReadSlotBootstrapFiles", "Effect", "Allow",
@@ -119,17 +132,21 @@ int slot_iam_read(struct paas *p, const char *slot, const char *bucket,
     return 0;
 }
 
+static const char *const slot_iam_reads[SLOT_IAM_N] = {
+    "master files and secret/", "node files", "auth files, its TLS pair and credentials" };
+static const char *const slot_iam_for[SLOT_IAM_N] = { "master", "ingress and minion", "auth" };
+
 void slot_iam_decide(struct slot_iam *s, struct diff *d)
 {
     for (int k = 0; k < SLOT_IAM_N; k++) {
         diff_add(d, !s->have_role[k] ? DIFF_CREATE : !s->policy_ok[k] ? DIFF_UPDATE
                  : DIFF_EXISTS, "iam-role", s->name[k], NULL,
                  "%s%s, trusted by EC2; reads the slot bucket's %s%s", SLOT_IAM_PATH,
-                 s->name[k], k == SLOT_IAM_MASTER ? "master files and secret/" : "node files",
+                 s->name[k], slot_iam_reads[k],
                  s->have_role[k] && !s->policy_ok[k] ? "; set its policy" : "");
         diff_add(d, !s->have_profile[k] ? DIFF_CREATE : !s->role_in_profile[k]
                  ? DIFF_UPDATE : DIFF_EXISTS, "instance-profile", s->name[k], NULL,
-                 "for the %s instances%s", k == SLOT_IAM_MASTER ? "master" : "other",
+                 "for the %s instances%s", slot_iam_for[k],
                  s->have_profile[k] && !s->role_in_profile[k] ? "; add its role" : "");
     }
 }

@@ -1,5 +1,5 @@
 /* The IAM side of a slot (SPEC.md "Clusters", IAM): roles and instance
- * profiles NAME-SLOT-master and NAME-SLOT-node under /paasctl/, trusted by
+ * profiles NAME-SLOT-master, NAME-SLOT-node and NAME-SLOT-auth under /paasctl/, trusted by
  * EC2, each with one inline policy that reads exactly the slot bucket's keys
  * its nodes need. Found by name; made before RunInstances (`up`), removed
  * after the instances (`teardown`). The number of IAM calls is the same
@@ -12,7 +12,12 @@
 #include "plans/diff.h"
 #include "plans/paas.h"
 
-enum slot_iam_kind { SLOT_IAM_MASTER, SLOT_IAM_NODE, SLOT_IAM_N };
+/* The auth server has a role of its own: only it reads Keycloak's TLS key
+ * and credentials (plans/auth_store.h). */
+enum slot_iam_kind { SLOT_IAM_MASTER, SLOT_IAM_NODE, SLOT_IAM_AUTH, SLOT_IAM_N };
+
+/* The kind whose profile an instance of role (enum slot_role) gets. */
+enum slot_iam_kind slot_iam_kind_of(int role);
 
 #define SLOT_IAM_POLICY "slot-bucket-read"
 
@@ -26,7 +31,7 @@ struct slot_iam {
     struct buf policy[SLOT_IAM_N];    /* the wanted documents (JSON) */
 };
 
-/* "NAME-SLOT-master" / "NAME-SLOT-node". */
+/* "NAME-SLOT-master" / "NAME-SLOT-node" / "NAME-SLOT-auth". */
 void slot_iam_name(const struct paas *p, const char *slot,
                    enum slot_iam_kind k, char *out, size_t size);
 

@@ -18,6 +18,7 @@ static const char *const slot_sg_role[SLOT_N_SG] = { "sg-node", "sg-master" };
 #define PORT_ETCD_TO 2380
 #define PORT_VXLAN 8472
 #define PORT_SSH 22
+#define PORT_AUTH 443     /* Keycloak on the auth server (bootstrap.sh setup_auth) */
 
 static size_t slot_net_add(struct ec2_perm *out, size_t n, const char *proto,
                            int from, int to, const char *group)
@@ -58,6 +59,9 @@ size_t slot_net_rules(const struct paas *p, const struct shell_world *w,
     k = slot_net_add(out, k, "tcp", PORT_API, PORT_API, self);
     k = slot_net_add(out, k, "tcp", PORT_KUBELET, PORT_KUBELET, self);
     k = slot_net_add(out, k, "udp", PORT_VXLAN, PORT_VXLAN, self);
+    /* The API servers fetch Keycloak's keys; users reach it through the bastion. */
+    k = slot_net_add(out, k, "tcp", PORT_AUTH, PORT_AUTH, self);
+    k = slot_net_add(out, k, "tcp", PORT_AUTH, PORT_AUTH, bastion);
     for (int i = 0; i < p->cfg.n_listeners; i++)
         k = slot_net_add(out, k, "tcp", p->cfg.listeners[i].instance_port,
                          p->cfg.listeners[i].instance_port, elb);

@@ -158,6 +158,7 @@ kubernetesVersion: "v$PAASCTL_K8S_VERSION"
 controlPlaneEndpoint: "$PAASCTL_API_HOST:6443"
 apiServer:
   certSANs: ["$PAASCTL_API_HOST"]
+$(apiserver_oidc "$api")
 networking:
   podSubnet: "$PAASCTL_POD_CIDR"
   serviceSubnet: "$PAASCTL_SERVICE_CIDR"
@@ -199,6 +200,7 @@ api_answers() {
 
 setup_master() {
     fetch_pki
+    fetch_oidc_ca
     kubelet_patch
     [ -f "$P/etc/kubernetes/admin.conf" ] && return 0
     if api_answers; then
@@ -345,18 +347,101 @@ join_cluster() {
     kubeadm join --config "$P/etc/paasctl/kubeadm.yaml"
 }
 
-# --- auth ------------------------------------------------------------------------------
+# --- auth: Keycloak, and the API server's side of it --------------------------------
+# The issuer Keycloak announces and the API server trusts: Keycloak listens
+# on 8443 in its container, published on 443, and --hostname is this URL's
+# origin, so the issuer carries no port.
+OIDC_ISSUER=https://$PAASCTL_AUTH_HOST/realms/paas
+OIDC_CA=/etc/kubernetes/pki/oidc-ca.crt
+
+# The slot's auth CA (it signs Keycloak's certificate) where kubeadm mounts
+# /etc/kubernetes/pki into the API server's pod.
+fetch_oidc_ca() {
+    [ -s "$P$OIDC_CA" ] || s3get secret/auth/ca.crt "$P$OIDC_CA"
+    chmod 644 "$P$OIDC_CA"
+}
+
+# apiserver_oidc API: the apiServer.extraArgs block for ClusterConfiguration
+# API (kubeadm.k8s.io/v1beta4: a list of name/value; v1beta3: a map).
+# Keycloak's usernames and groups get the "oidc:" prefix so no token can
+# claim a system: name.
+apiserver_oidc() {
+    echo "  extraArgs:"
+    for kv in "oidc-issuer-url=$OIDC_ISSUER" oidc-client-id=kubernetes \
+              oidc-username-claim=preferred_username oidc-username-prefix=oidc: \
+              oidc-groups-claim=groups oidc-groups-prefix=oidc: "oidc-ca-file=$OIDC_CA"; do
+        case "$1" in
+            */v1beta3) printf '    %s: "%s"\n' "${kv%%=*}" "${kv#*=}" ;;
+            *) printf '  - name: %s\n    value: "%s"\n' "${kv%%=*}" "${kv#*=}" ;;
+        esac
+    done
+}
+
+# The realm's group paas-admins is the cluster's admins (as oidc:paas-admins).
+oidc_rbac() {
+    cat <<EOF | put "$P/etc/paasctl/addons/oidc-rbac.yaml" 644 || true
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: paasctl-oidc-paas-admins}
+subjects: [{kind: Group, name: "oidc:paas-admins", apiGroup: rbac.authorization.k8s.io}]
+roleRef: {kind: ClusterRole, name: cluster-admin, apiGroup: rbac.authorization.k8s.io}
+EOF
+    apply oidc-rbac
+}
+
+# auth_file KEY FILE MODE: the bucket's KEY into FILE; 0 when FILE changed.
+auth_file() {
+    s3get "$1" "$2.new"
+    rc=1
+    put "$2" "$3" <"$2.new" && rc=0
+    rm -f "$2.new"
+    return $rc
+}
+
+# Keycloak (versions.env pins the image) in production mode (`start`):
+# TLS with the slot's certificate for auth.SLOT.k8s.DNS_ZONE, strict
+# hostname, its data in PostgreSQL on this node, the realm imported at the
+# first start (a realm that exists is left alone), the admin from
+# secret/auth/keycloak.env (docker --env-file: never on a command line).
+# A changed certificate or env file restarts the containers.
+KC_DIR=/etc/paasctl/keycloak
 setup_auth() {
     installed docker.io || { apt-get update -q; apt-get install -y -q docker.io; }
-    docker inspect keycloak >/dev/null 2>&1 && return 0
-    log "starting Keycloak for $PAASCTL_AUTH_HOST"
-    docker run -d --restart always --name keycloak -p 443:8443 -p 80:8080 \
-        -e KC_HOSTNAME="$PAASCTL_AUTH_HOST" "$PAASCTL_KEYCLOAK_IMAGE" start-dev >/dev/null
+    mkdir -p "$P$KC_DIR/import" "$P/var/lib/paasctl/keycloak-db"
+    changed=0
+    auth_file secret/auth/keycloak.env "$P$KC_DIR/keycloak.env" 600 && changed=1
+    auth_file secret/auth/tls.crt "$P$KC_DIR/tls.crt" 644 && changed=1
+    auth_file secret/auth/tls.key "$P$KC_DIR/tls.key" 600 && changed=1
+    auth_file auth/realm-paas.json "$P$KC_DIR/import/paas.json" 644 || true
+    # The image runs Keycloak as uid 1000: the key is its to read, no one else's.
+    chown 1000 "$P$KC_DIR/tls.key"
+    if [ "$changed" = 0 ] && docker inspect keycloak >/dev/null 2>&1; then
+        return 0
+    fi
+    docker rm -f keycloak keycloak-db >/dev/null 2>&1 || true
+    docker network inspect paasctl-auth >/dev/null 2>&1 ||
+        docker network create paasctl-auth >/dev/null
+    log "starting PostgreSQL and Keycloak for $PAASCTL_AUTH_HOST"
+    docker run -d --restart always --name keycloak-db --network paasctl-auth \
+        --env-file "$P$KC_DIR/keycloak.env" \
+        -v "$P/var/lib/paasctl/keycloak-db:/var/lib/postgresql/data" \
+        "$PAASCTL_KEYCLOAK_DB_IMAGE" >/dev/null
+    docker run -d --restart always --name keycloak --network paasctl-auth -p 443:8443 \
+        --env-file "$P$KC_DIR/keycloak.env" \
+        -v "$P$KC_DIR/tls.crt:/opt/keycloak/conf/tls.crt:ro" \
+        -v "$P$KC_DIR/tls.key:/opt/keycloak/conf/tls.key:ro" \
+        -v "$P$KC_DIR/import:/opt/keycloak/data/import:ro" \
+        "$PAASCTL_KEYCLOAK_IMAGE" start --import-realm \
+        "--hostname=https://$PAASCTL_AUTH_HOST" --https-port=8443 --http-enabled=false \
+        --https-certificate-file=/opt/keycloak/conf/tls.crt \
+        --https-certificate-key-file=/opt/keycloak/conf/tls.key \
+        --db=postgres --db-url-host=keycloak-db --db-url-database=keycloak \
+        --db-username=keycloak --health-enabled=true >/dev/null
 }
 
 case "$PAASCTL_ROLE" in
     auth) setup_auth ;;
-    master) identity; kernel; runtime; packages; setup_master; keep_token; addons ;;
+    master) identity; kernel; runtime; packages; setup_master; keep_token; addons; oidc_rbac ;;
     ingress|minion) identity; kernel; runtime; packages; join_cluster ;;
     *) log "unknown role '$PAASCTL_ROLE'"; exit 1 ;;
 esac

@@ -10,8 +10,6 @@ init), node name and providerID, the rendered kubeadm/kubelet YAML parsed
 field by field, that a second run changes nothing, that no secret reaches
 stdout/stderr, and that the scripts are shellcheck clean."""
 
-import base64
-import hashlib
 import json
 import os
 import re
@@ -25,14 +23,12 @@ import yaml
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 
 from harness import ROOT, World, check, done, sample_config  # noqa: E402
+import node_run  # noqa: E402
 
 NAME = "boot"
 VERSION = "1.31.4"
 POD_CIDR = "10.200.0.0/16"
 ZONE = f"{NAME}.paas.example.com"
-STUB = os.path.join(ROOT, "tests", "lib", "node_stub.py")
-STUB_NAMES = ("apt-get", "apt-mark", "dpkg-query", "curl", "gpg", "containerd", "modprobe",
-              "sysctl", "systemctl", "kubeadm", "kubectl", "docker")
 VERSIONS = dict(l.split("=", 1) for l in open(os.path.join(ROOT, "scripts", "bootstrap", "versions.env"))
                 .read().splitlines() if l and not l.startswith("#"))
 
@@ -55,25 +51,19 @@ s3 = w.moto.client("s3")
 ec2 = w.moto.client("ec2")
 BUCKET = f"{NAME}-a-config"
 bucket_dir = tempfile.mkdtemp(prefix="bucket-", dir=w.dir)
-for o in s3.list_objects_v2(Bucket=BUCKET).get("Contents", []):
-    dst = os.path.join(bucket_dir, o["Key"])
-    os.makedirs(os.path.dirname(dst), exist_ok=True)
-    s3.download_file(BUCKET, o["Key"], dst)
+node_run.fetch_bucket(s3, BUCKET, bucket_dir)
 TOKEN = open(os.path.join(bucket_dir, "secret/bootstrap-token")).read()
 SECRETS = [TOKEN, TOKEN.split(".")[1], "stub/secret/access/key", "stub-session-token-not-for-logs"]
-for k in ("ca.key", "etcd/ca.key", "front-proxy-ca.key", "sa.key"):
-    SECRETS += [l for l in open(os.path.join(bucket_dir, "secret/pki", k)).read().splitlines()
+for k in ("pki/ca.key", "pki/etcd/ca.key", "pki/front-proxy-ca.key", "pki/sa.key", "auth/ca.key",
+          "auth/tls.key"):
+    SECRETS += [l for l in open(os.path.join(bucket_dir, "secret", k)).read().splitlines()
                 if l and not l.startswith("-----")]
+SECRETS += [l.split("=", 1)[1] for l in open(os.path.join(bucket_dir, "secret/auth/keycloak.env"))
+            .read().splitlines() if "PASSWORD=" in l]
 CA_HASH = re.search(r"^PAASCTL_CA_HASH=(.*)$", open(os.path.join(bucket_dir, "env/minion.env")).read(),
                     re.M).group(1)
 
-user_data = {}
-for r in ec2.describe_instances()["Reservations"]:
-    for i in r["Instances"]:
-        tags = {t["Key"]: t["Value"] for t in i.get("Tags", [])}
-        if tags.get("paasctl:slot") == "a" and tags.get("paasctl:role") not in user_data:
-            ud = ec2.describe_instance_attribute(InstanceId=i["InstanceId"], Attribute="userData")
-            user_data[tags["paasctl:role"]] = base64.b64decode(ud["UserData"]["Value"]).decode()
+user_data = node_run.user_data_by_role(ec2, "a")
 check("user data for every role", sorted(user_data) == ["auth", "ingress", "master", "minion"],
       sorted(user_data))
 check("user data has no AWS CLI", all("aws " not in u and "aws s3" not in u for u in user_data.values()),
@@ -81,47 +71,8 @@ check("user data has no AWS CLI", all("aws " not in u and "aws s3" not in u for 
 
 
 # --- one node -----------------------------------------------------------------------
-class Node:
-    def __init__(self, role, distro):
-        self.role, self.distro = role, distro
-        self.root = tempfile.mkdtemp(prefix=f"{role}-{distro}-", dir=w.dir)
-        self.bin = os.path.join(self.root, "stub-bin")
-        os.makedirs(self.bin)
-        for n in STUB_NAMES:
-            os.symlink(STUB, os.path.join(self.bin, n))
-        os.makedirs(os.path.join(self.root, "etc"))
-        with open(os.path.join(self.root, "etc", "os-release"), "w") as f:
-            f.write('ID=ubuntu\nVERSION_ID="24.04"\n' if distro == "ubuntu" else 'ID=debian\nVERSION_ID="12"\n')
-        # Ubuntu's cloud image has gpg; Debian's genericcloud image does not.
-        if distro == "ubuntu":
-            os.makedirs(os.path.join(self.root, "var/lib/stub-dpkg"))
-            open(os.path.join(self.root, "var/lib/stub-dpkg/gpg"), "w").write("2.4.4-2ubuntu17")
-        self.ud = os.path.join(self.root, "user-data.sh")
-        open(self.ud, "w").write(user_data[role])
-
-    def run(self):
-        """Runs the user data (which fetches and runs bootstrap.sh); returns
-        (rc, stdout, stderr, the calls of this run)."""
-        log = os.path.join(self.root, "calls.log")
-        before = open(log).read().splitlines() if os.path.exists(log) else []
-        e = {"PATH": self.bin + ":" + os.environ["PATH"], "PAASCTL_PREFIX": self.root,
-             "STUB_ROOT": self.root, "STUB_S3": bucket_dir, "HOME": self.root, "LANG": "C"}
-        p = subprocess.run(["sh", self.ud], env=e, capture_output=True, text=True, timeout=120)
-        calls = [json.loads(l) for l in open(log).read().splitlines()[len(before):]]
-        return p.returncode, p.stdout, p.stderr, calls
-
-    def files(self):
-        """Every file of the fake root (but the call log) with its digest."""
-        out = {}
-        for d, _, fs in os.walk(self.root):
-            for f in fs:
-                full = os.path.join(d, f)
-                if f != "calls.log" and not os.path.islink(full):
-                    out[os.path.relpath(full, self.root)] = hashlib.sha256(open(full, "rb").read()).hexdigest()
-        return out
-
-    def read(self, rel):
-        return open(os.path.join(self.root, rel)).read()
+def Node(role, distro):
+    return node_run.Node(w.dir, role, distro, user_data[role], bucket_dir)
 
 
 def index(calls, pred):
@@ -166,7 +117,9 @@ def check_node(role, distro):
           == "0o600", "mode")
     if role == "auth":
         run = [c for c in calls if c[:2] == ["docker", "run"]]
-        check(f"{tag}: Keycloak pinned", run and VERSIONS["PAASCTL_KEYCLOAK_IMAGE"] in run[0], run)
+        check(f"{tag}: Keycloak and its database pinned",
+              [VERSIONS["PAASCTL_KEYCLOAK_DB_IMAGE"] in c for c in run] == [True, False] and
+              VERSIONS["PAASCTL_KEYCLOAK_IMAGE"] in run[1], run)
     else:
         check_k8s_node(n, tag, calls)
     before = n.files()

@@ -148,8 +148,8 @@ check("RunInstances refused for a just-made profile is retried until EC2 knows i
 
 bucket = f"{NAME}-a-config"
 roles = {r["RoleName"]: r for r in iam.list_roles(PathPrefix="/paasctl/")["Roles"]}
-check("up a makes the roles NAME-a-master and NAME-a-node under /paasctl/",
-      sorted(roles) == [f"{NAME}-a-master", f"{NAME}-a-node"], sorted(roles))
+check("up a makes the roles NAME-a-auth, NAME-a-master and NAME-a-node under /paasctl/",
+      sorted(roles) == [f"{NAME}-a-auth", f"{NAME}-a-master", f"{NAME}-a-node"], sorted(roles))
 for rname, role in roles.items():
     trust = role["AssumeRolePolicyDocument"]
     if isinstance(trust, str):
@@ -177,14 +177,18 @@ for rname, role in roles.items():
     base = {f"arn:aws:s3:::{bucket}/bootstrap.sh"}
     if rname.endswith("-master"):
         want = base | {f"arn:aws:s3:::{bucket}/env/master.env", f"arn:aws:s3:::{bucket}/secret/*"}
+    elif rname.endswith("-auth"):
+        want = base | {f"arn:aws:s3:::{bucket}/{k}" for k in (
+            "env/auth.env", "secret/auth/tls.key", "secret/auth/tls.crt", "secret/auth/keycloak.env",
+            "auth/realm-paas.json")}
     else:
-        want = base | {f"arn:aws:s3:::{bucket}/env/{r}.env" for r in ("auth", "ingress", "minion")}
+        want = base | {f"arn:aws:s3:::{bucket}/env/{r}.env" for r in ("ingress", "minion")}
     check(f"{rname}: exactly the keys its nodes read", set(resources) == want, sorted(resources))
 
 profiles = {p["InstanceProfileName"]: p for p in iam.list_instance_profiles(PathPrefix="/paasctl/")["InstanceProfiles"]}
 check("up a makes the instance profiles, each holding its role",
       {k: [r["RoleName"] for r in v["Roles"]] for k, v in profiles.items()} ==
-      {f"{NAME}-a-master": [f"{NAME}-a-master"], f"{NAME}-a-node": [f"{NAME}-a-node"]}, profiles.keys())
+      {f"{NAME}-a-{k}": [f"{NAME}-a-{k}"] for k in ("auth", "master", "node")}, profiles.keys())
 for pname, prof in profiles.items():
     pt = tags_of(prof)
     check(f"instance profile {pname} is tagged, role instance-profile",
@@ -212,7 +216,7 @@ for r in res:
 for i in instances("a"):
     t = tags_of(i)
     role = t["paasctl:role"]
-    want_prof = f"{NAME}-a-master" if role == "master" else f"{NAME}-a-node"
+    want_prof = f"{NAME}-a-{role}" if role in ("master", "auth") else f"{NAME}-a-node"
     prof = prof_of.get(i["InstanceId"], "")
     check(f"{t['Name']} ({i['InstanceId']}) has the {want_prof} profile", prof.endswith("/" + want_prof), prof)
     md = i.get("MetadataOptions", {})
@@ -242,7 +246,8 @@ def rules(group_id):
 
 bastion, elbsg = shell_groups["sg-bastion"], shell_groups["sg-elb"]
 want_node = {("tcp", 22, 22, bastion), ("tcp", 6443, 6443, bastion), ("tcp", 6443, 6443, node_sg),
-             ("tcp", 10250, 10250, node_sg), ("udp", 8472, 8472, node_sg), ("tcp", 80, 80, elbsg)}
+             ("tcp", 10250, 10250, node_sg), ("udp", 8472, 8472, node_sg), ("tcp", 80, 80, elbsg),
+             ("tcp", 443, 443, node_sg), ("tcp", 443, 443, bastion)}
 check("slot a's node group allows exactly kubeadm, flannel, the ELB and the bastion",
       rules(node_sg) == want_node, sorted(rules(node_sg) ^ want_node))
 check("slot a's master group allows etcd 2379-2380 between masters only",
@@ -291,7 +296,7 @@ rc, out, err, _ = run("up", "b")
 check("up b exits 0", rc == 0, err[-800:])
 iam_b = [a for a in proxy.actions() if a in ("GetRole", "GetInstanceProfile", "GetRolePolicy", "CreateRole",
                                              "PutRolePolicy", "CreateInstanceProfile", "AddRoleToInstanceProfile")]
-check("IAM calls of up do not grow with node count (3 minions vs 6)", len(iam_a) == len(iam_b) == 12,
+check("IAM calls of up do not grow with node count (3 minions vs 6)", len(iam_a) == len(iam_b) == 18,
       (len(iam_a), len(iam_b)))
 groups_b = {tags_of(g).get("paasctl:role"): g["GroupId"] for g in ec2.describe_security_groups(Filters=[
     {"Name": "tag:paasctl:paas", "Values": [NAME]}, {"Name": "tag:paasctl:slot", "Values": ["b"]}])["SecurityGroups"]}
@@ -410,7 +415,7 @@ left_prof = [p["InstanceProfileName"] for p in iam.list_instance_profiles(PathPr
              if p["InstanceProfileName"].startswith(f"{NAME}-a-")]
 check("teardown a leaves no role or instance profile of slot a", not left_roles and not left_prof, (left_roles, left_prof))
 check("slot b's roles stay", sorted(r["RoleName"] for r in iam.list_roles(PathPrefix="/paasctl/")["Roles"]
-                                    if r["RoleName"].startswith(f"{NAME}-b-")) == [f"{NAME}-b-master", f"{NAME}-b-node"])
+                                    if r["RoleName"].startswith(f"{NAME}-b-")) == [f"{NAME}-b-{k}" for k in ("auth", "master", "node")])
 left_sg = ec2.describe_security_groups(Filters=[{"Name": "tag:paasctl:paas", "Values": [NAME]},
                                                 {"Name": "tag:paasctl:slot", "Values": ["a"]}])["SecurityGroups"]
 check("teardown a leaves no security group of slot a", not left_sg, [g["GroupId"] for g in left_sg])

@@ -15,11 +15,16 @@ Usage:
          [--control-plane-node NAME] [--persist] [--verbose]
          [--ca-cert CRT --ca-key KEY [--server-name NAME]...]
          [--fail-modes 500,503,429,reset] [--establish-delay-ms N]
+         [--oidc-issuer-url URL --oidc-jwks FILE --oidc-client-id ID
+          [--oidc-username-claim C] [--oidc-username-prefix P]
+          [--oidc-groups-claim C] [--oidc-groups-prefix P]]
 
 On start it writes into DIR: ca.crt, client.crt, client.key (CN paasctl-admin,
 O system:masters), token, server.crt/key and kubeconfig (context NAME, data
 inline).  Requests must carry the client certificate or
-`Authorization: Bearer <DIR/token>`; anything else gets 401.  With --persist
+`Authorization: Bearer <DIR/token>`, or with --oidc-issuer-url an OIDC ID
+token (a JWT) as kube-apiserver's flags of the same names accept it
+(standin/oidc.py); anything else gets 401.  With --persist
 the objects are saved to DIR/state.json (after writes, at most every 0.5 s,
 and on exit) and loaded again on start.  SIGTERM/SIGINT exit cleanly.
 
@@ -59,7 +64,7 @@ from http.server import ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from standin import certs  # noqa: E402
+from standin import certs, oidc  # noqa: E402
 from standin.api import API  # noqa: E402
 from standin.bootstrap import bootstrap  # noqa: E402
 from standin.controllers import Controllers  # noqa: E402
@@ -121,6 +126,7 @@ def parse_args(argv):
     p.add_argument("--persist", action="store_true", help="keep objects in STATE_DIR/state.json")
     p.add_argument("--verbose", action="store_true")
     add_ca_args(p)
+    oidc.add_args(p)
     # migration tests (SPEC.md "Migration"): resets among the faults, slow CRDs
     p.add_argument("--fail-modes", default="500,503,429",
                    help="comma list of what --fail-rate injects: 500, 503, 429, reset (TCP RST)")
@@ -156,7 +162,8 @@ def main(argv=None):
             reg.register_crd(crd)
 
     server = StandinServer((host, int(port or 0)), ctx, opts=opts, reg=reg, store=store, api=api,
-                           stats=Stats(), token=pki.token, rng=random.Random(opts.seed))
+                           stats=Stats(), token=pki.token, rng=random.Random(opts.seed),
+                           oidc=oidc.from_opts(opts))
     real_port = server.server_address[1]
     ctl = Controllers(api, reg, host, real_port)
     server.ctl = ctl

@@ -235,7 +235,8 @@ class Handler(BaseHTTPRequestHandler):
             tok = auth[7:].strip()
             if hmac.compare_digest(tok.encode(), self.server.token.encode()):
                 return {"username": "paasctl-admin", "groups": ["system:masters", "system:authenticated"]}
-            return None
+            oidc = getattr(self.server, "oidc", None)   # --oidc-issuer-url (standin/oidc.py)
+            return oidc.authenticate(tok) if oidc else None
         try:
             cert = self.connection.getpeercert()
         except Exception:
