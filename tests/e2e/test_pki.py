@@ -33,6 +33,9 @@ PKI_KEYS = ["secret/pki/ca.key", "secret/pki/ca.crt", "secret/pki/etcd/ca.key",
             "secret/pki/etcd/ca.crt", "secret/pki/front-proxy-ca.key",
             "secret/pki/front-proxy-ca.crt", "secret/pki/sa.key", "secret/pki/sa.pub",
             "secret/bootstrap-token"]
+# the auth server's (plans/auth_store.h; their content is test_auth's)
+AUTH_KEYS = ["secret/auth/ca.key", "secret/auth/ca.crt", "secret/auth/tls.key", "secret/auth/tls.crt",
+             "secret/auth/keycloak.env"]
 
 w = World()
 cfg = w.write_config(sample_config(NAME, zones=1, slots=("a",)))
@@ -75,7 +78,7 @@ check("up a", rc == 0, up_err[-800:])
 
 # --- what is in the bucket (boto3 + openssl, not paasctl) -------------------------
 listed = listing("secret/")
-check("every PKI object stored", sorted(listed) == sorted(PKI_KEYS), sorted(listed))
+check("every PKI object stored", sorted(listed) == sorted(PKI_KEYS + AUTH_KEYS), sorted(listed))
 sse = {k: s3.head_object(Bucket=BUCKET, Key=k).get("ServerSideEncryption") for k in listed}
 check("secret/ objects are SSE AES256", all(v == "AES256" for v in sse.values()), sse)
 for role in ("master", "ingress", "minion", "auth"):

@@ -167,10 +167,80 @@ static void test_duration(void)
          pki_parse_duration("1x", &s) < 0, "accepted one");
 }
 
+/* Keycloak's server certificate: verified as a TLS server for its name by
+ * OpenSSL's verifier; pki_server_cert_ok refuses another name, another CA
+ * and a certificate past its end. */
+static void test_server_cert(void)
+{
+    struct buf ca_key = BUF_INIT, ca_crt = BUF_INIT, key = BUF_INIT, crt = BUF_INIT;
+    struct buf other_key = BUF_INIT, other_crt = BUF_INIT;
+    struct err e;
+    time_t now = 1764460800;     /* 2025-11-30 */
+    const char *host = "auth.a.k8s.paas.example.com";
+    X509 *ca, *x;
+    err_init(&e);
+    T_OK("auth ca", pki_key_new(&ca_key, &e) == 0 &&
+         pki_ca_cert(buf_str(&ca_key), "paasctl-auth-ca", PKI_CA_DAYS, now, &ca_crt, &e) == 0 &&
+         pki_key_new(&other_key, &e) == 0 &&
+         pki_ca_cert(buf_str(&other_key), "other", PKI_CA_DAYS, now, &other_crt, &e) == 0,
+         "%s", e.msg);
+    T_OK("server cert", pki_server_cert(buf_str(&ca_crt), buf_str(&ca_key), host, 825, now,
+                                        &key, &crt, &e) == 0, "%s", e.msg);
+    ca = t_cert(&ca_crt);
+    x = t_cert(&crt);
+    T_OK("verifies as a TLS server at now + 824 days",
+         ca && x && t_verify(ca, x, now + 824 * 86400L, X509_PURPOSE_SSL_SERVER) == 1, "no");
+    T_OK("not as a TLS client", ca && x && t_verify(ca, x, now, X509_PURPOSE_SSL_CLIENT) != 1, "yes");
+    T_OK("names the host (SAN)", x && X509_check_host(x, host, 0, 0, NULL) == 1, "no");
+    T_OK("key matches", pki_check_pair(buf_str(&crt), buf_str(&key), "tls", &e) == 0, "%s", e.msg);
+    T_OK("ok for its host until its end",
+         pki_server_cert_ok(buf_str(&crt), buf_str(&ca_crt), host, now + 824 * 86400L), "refused");
+    T_OK("not past its end",
+         !pki_server_cert_ok(buf_str(&crt), buf_str(&ca_crt), host, now + 826 * 86400L), "accepted");
+    T_OK("not for another host", !pki_server_cert_ok(buf_str(&crt), buf_str(&ca_crt),
+                                                     "auth.b.k8s.paas.example.com", now), "accepted");
+    T_OK("not under another CA",
+         !pki_server_cert_ok(buf_str(&crt), buf_str(&other_crt), host, now), "accepted");
+    T_OK("not garbage", !pki_server_cert_ok("junk", buf_str(&ca_crt), host, now), "accepted");
+    T_OK("another CA's key cannot sign", pki_server_cert(buf_str(&ca_crt), buf_str(&other_key), host,
+                                                         825, now, &key, &crt, &e) < 0, "signed");
+    X509_free(ca);
+    X509_free(x);
+    buf_release_secret(&ca_key);
+    buf_release_secret(&key);
+    buf_release_secret(&other_key);
+    buf_release(&ca_crt);
+    buf_release(&crt);
+    buf_release(&other_crt);
+}
+
+static void test_password(void)
+{
+    char a[PKI_PASSWORD_LEN + 1], b[PKI_PASSWORD_LEN + 1];
+    struct err e;
+    int classes = 0;
+    err_init(&e);
+    T_OK("password", pki_password_new(a, &e) == 0 && pki_password_new(b, &e) == 0, "%s", e.msg);
+    T_OK("32 letters and digits", strlen(a) == PKI_PASSWORD_LEN &&
+         strspn(a, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") ==
+         PKI_PASSWORD_LEN, "[%zu]", strlen(a));
+    T_OK("passwords differ", strcmp(a, b) != 0, "same twice");
+    for (int i = 0; i < 50; i++) {
+        pki_password_new(a, &e);
+        for (int k = 0; k < PKI_PASSWORD_LEN; k++)
+            classes |= a[k] >= 'a' ? 1 : a[k] >= 'A' ? 2 : 4;
+    }
+    T_OK("lower, upper and digits all occur", classes == 7, "%d", classes);
+    explicit_bzero(a, sizeof(a));
+    explicit_bzero(b, sizeof(b));
+}
+
 int main(void)
 {
     test_ca_and_client();
     test_token();
     test_duration();
+    test_server_cert();
+    test_password();
     return t_failed_count ? 1 : 0;
 }
