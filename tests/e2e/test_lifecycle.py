@@ -180,13 +180,13 @@ def test_plan_empty(t):
     rc, out, err = t.run("-o", "json", "plan", "a", proxied=True)
     doc = json.loads(out) if rc == 0 else {}
     kinds = [i["kind"] for i in doc.get("items", []) if i["op"] == "create"]
-    check("plan a -o json on an empty account lists the slot's bucket, its PKI, 5 files, "
-          "2 roles and profiles, 2 groups, 7 instances, 2 records and the ELB membership",
-          rc == 0 and kinds.count("instance") == 7 and kinds.count("object") == 5 and
+    check("plan a -o json on an empty account lists the slot's bucket, its PKI, the auth "
+          "secrets, 6 files, 3 roles and profiles, 2 groups, 7 instances, 2 records and the ELB membership",
+          rc == 0 and kinds.count("instance") == 7 and kinds.count("object") == 6 and
           kinds.count("dns-record") == 2 and kinds.count("bucket") == 1 and
-          kinds.count("pki") == 1 and
-          kinds.count("iam-role") == 2 and kinds.count("instance-profile") == 2 and
-          kinds.count("security-group") == 2 and doc["totals"]["create"] == 22, out + err)
+          kinds.count("pki") == 1 and kinds.count("auth") == 1 and
+          kinds.count("iam-role") == 3 and kinds.count("instance-profile") == 3 and
+          kinds.count("security-group") == 2 and doc["totals"]["create"] == 26, out + err)
     check("plan a without the shell says that up needs 'up shell' first",
           "up shell" in doc.get("note", ""), out)
     rc, out, err = t.run("--dry-run", "up", "shell", proxied=True)
@@ -407,10 +407,11 @@ def test_up_slots(t):
         bucket = f"{NAME}-{slot}-config"
         all_keys = sorted(o["Key"] for o in t.s3.list_objects_v2(Bucket=bucket).get("Contents", []))
         keys = [k for k in all_keys if not k.startswith("secret/")]
-        check(f"slot {slot}: its bucket holds bootstrap.sh and one env file per role",
-              keys == ["bootstrap.sh", "env/auth.env", "env/ingress.env", "env/master.env", "env/minion.env"], keys)
-        check(f"slot {slot}: and the slot's PKI under secret/ (tests/e2e/test_pki.py checks it)",
-              len(all_keys) - len(keys) == 9, all_keys)
+        check(f"slot {slot}: its bucket holds bootstrap.sh, one env file per role and the realm",
+              keys == ["auth/realm-paas.json", "bootstrap.sh", "env/auth.env", "env/ingress.env",
+                       "env/master.env", "env/minion.env"], keys)
+        check(f"slot {slot}: and the slot's PKI and auth secrets under secret/ (test_pki, test_auth check them)",
+              len(all_keys) - len(keys) == 9 + 5, all_keys)
         body = t.s3.get_object(Bucket=bucket, Key="bootstrap.sh")["Body"].read()
         with open(os.path.join(ROOT, "scripts", "bootstrap", "bootstrap.sh"), "rb") as f:
             check(f"slot {slot}: bootstrap.sh is scripts/bootstrap/bootstrap.sh", body == f.read(), len(body))
