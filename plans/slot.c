@@ -972,7 +972,8 @@ static int slot_apply(struct paas *p, struct slot_plan *s, struct diff *d,
         slot_apply_retag(p, s, e) < 0 ||
         slot_iam_apply(p, s->slot, &s->iam, e) < 0 ||
         slot_net_apply(p, s->slot, s->shell, &s->net, d, e) < 0 ||
-        slot_api_apply_lb(p, s->slot, s->shell, s->net.sg[SLOT_SG_API].id, &s->api, d, e) < 0 ||
+        slot_api_apply_lb(p, s->slot, s->shell, s->net.sg[SLOT_SG_API].id, &s->api, d,
+                          e) < 0 ||
         wait_check_interrupt(p, "launching instances", e) < 0 ||
         slot_apply_launch(p, s, d, e) < 0 || slot_wait_running(p, s, e) < 0 ||
         slot_apply_api_members(p, s, e) < 0 ||
@@ -1015,7 +1016,8 @@ int plan_up_slot(struct paas *p, const char *slot, int apply, struct diff *d,
     s.slot = slot;
     s.cc = &p->cfg.cluster[config_slot_index(slot)];
     if (slot_read(p, &s, e) < 0 || shell_refuse_duplicates(s.shell->dup, apply, d, e) < 0 ||
-        shell_refuse_duplicates(s.net.dup, apply, d, e) < 0 || slot_refuse_api_change(p, &s, apply, d, e) < 0)
+        shell_refuse_duplicates(s.net.dup, apply, d, e) < 0 ||
+        slot_refuse_api_change(p, &s, apply, d, e) < 0)
         goto out;
     if (!s.have_shell && apply) {
         err_set(e, ERR_REFUSED, "slot %s needs the shell (VPC, private subnets, node "

@@ -36,11 +36,13 @@ void slot_api_release(struct slot_api *a);
 int slot_api_read(struct paas *p, const char *slot, struct slot_api *a,
                   struct err *e);
 
-/* The interlock: a slot with alive masters whose api record says it was
- * built with the other master count (an alias = 3, an A record = 1) is not
- * converted in place. Applying: ERR_REFUSED (exit 3) naming why and the A/B
+/* The interlock: a slot with alive masters built with the other master
+ * count (its api record an alias = 3, an A record = 1; no record: 1 when
+ * the balancer is wanted but missing, as it is made before any master) is
+ * not converted in place. Applying: ERR_REFUSED (exit 3) naming why and the A/B
  * way; planning: d->note says `up` will refuse. api_rec may be NULL. */
-int slot_api_refuse_change(const char *slot, const struct slot_api *a, const struct r53_record *api_rec,
+int slot_api_refuse_change(const char *slot, const struct slot_api *a,
+                           const struct r53_record *api_rec,
                            size_t masters_alive, int apply, struct diff *d,
                            struct err *e);
 

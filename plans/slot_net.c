@@ -184,7 +184,8 @@ void slot_net_decide(struct paas *p, const char *slot, const struct shell_world 
         snprintf(name, sizeof(name), "%s-%s-%s", p->cfg.name, slot, slot_sg_role[g]);
         n->todo_sg[g] = !n->have_sg[g];
         /* the masters' rule from a balancer group still to create counts */
-        n->todo_rules[g] = n->todo_sg[g] || slot_net_missing(p, w, n, (enum slot_sg)g, want) > 0 ||
+        n->todo_rules[g] = n->todo_sg[g] ||
+                           slot_net_missing(p, w, n, (enum slot_sg)g, want) > 0 ||
                            (g == SLOT_SG_MASTER && slot_net_wanted(p, slot, SLOT_SG_API) &&
                             !n->have_sg[SLOT_SG_API]);
         n->d_sg[g] = diff_add(d, n->todo_sg[g] ? DIFF_CREATE : n->todo_rules[g] ? DIFF_UPDATE

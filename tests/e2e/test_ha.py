@@ -332,7 +332,6 @@ check("another zone, API never answers: gives up (exit != 0) without kubeadm ini
       (rc, kubeadm_calls(calls), livez(calls), err[-300:]))
 
 # ---- teardown ----------------------------------------------------------------------------------------
-rc, out, err = run("plan", "a")   # sanity: still nothing to do after the refusals
 rc, out, err = run("teardown", "a")
 check("teardown a", rc == 0, err[-800:])
 check("the API ELB is gone", api_elb() is None, "still there")
@@ -340,6 +339,24 @@ check("the api record is gone", API not in records(), records().get(API))
 check("sg-api is gone", not group("sg-api"), group("sg-api"))
 rc, out, err = run("teardown", "b")
 check("teardown b", rc == 0, err[-800:])
+
+# ---- a crash after the masters launched, before the record: the re-run converges, not refuses ----------
+CFG33 = w.write_config(config(a_masters=3, b_masters=3), "both-ha.ini")
+FAIL = ("<ErrorResponse><Error><Type>Sender</Type><Code>InvalidInstance</Code><Message>injected</Message>"
+        "</Error><RequestId>fault-proxy</RequestId></ErrorResponse>")
+proxy.rules.append(Rule(action="RegisterInstancesWithLoadBalancer", status=400, body=FAIL, times=None))
+rc, out, err = run("up", "b", "--no-wait", cfg=CFG33)
+proxy.rules.pop()
+check("up b (3 masters) stopped before its masters joined the ELB: exit 1, no api record yet",
+      rc == 1 and len(instances("b", "master")) == 3 and f"api.b.k8s.{ZONE}" not in records(), (rc, err[-400:]))
+rc, out, err = run("up", "b", "--no-wait", cfg=CFG33)
+rb = records().get(f"api.b.k8s.{ZONE}", {})
+check("the re-run is not refused and finishes: alias record, 3 masters registered",
+      rc == 0 and "AliasTarget" in rb and
+      len(elb.describe_load_balancers(LoadBalancerNames=[f"{NAME}-b-api"])["LoadBalancerDescriptions"][0]
+          ["Instances"]) == 3, (rc, err[-400:], rb))
+rc, out, err = run("teardown", "b", cfg=CFG33)
+check("teardown b (HA)", rc == 0 and f"api.b.k8s.{ZONE}" not in records(), err[-600:])
 
 print(f"# requests: up a from nothing with master_count=3: {REQ_3}; up b with master_count=1: {REQ_1}")
 done()
