@@ -4,7 +4,9 @@
  *   2. extras: ingress ones leave their ELBs, then all are terminated;
  *   3. launches: one RunInstances per role and zone, all in parallel;
  *   4. wait until every instance of the slot runs;
- *   5. api/auth DNS records; 6. ingress nodes into their ELB. */
+ *   5. api/auth DNS records; 6. ingress nodes into their ELB.
+ * With master_count = 3 the API balancer (plans/slot_api.c) is made before
+ * step 3, and the running masters join it before step 5. */
 #include "plans/slot.h"
 
 #include <stdio.h>
