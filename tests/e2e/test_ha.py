@@ -37,7 +37,7 @@ NAME = "ha"
 ZONE = f"{NAME}.paas.example.com"
 PRIVATE = f"k8s.{ZONE}."
 API = f"api.a.k8s.{ZONE}"
-CANON = "Z35SXDOTRQ7X7K"     # classic ELBs in us-east-1 (AWS "Elastic Load Balancing endpoints")
+CANON = "Z35SXDOTRQ7X7K"   # us-east-1 classic ELBs; the checks compare with what DescribeLoadBalancers says
 READ_ONLY = re.compile(r"^(Describe|List|Get|Head)")
 
 w = World()
