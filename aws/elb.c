@@ -367,12 +367,12 @@ int elb_delete(struct aws_client *c, const char *lb, struct err *e)
 /* ---- creates and updates ---------------------------------------------------- */
 
 static void elb_query_listeners(struct aws_query *q, const struct elb_listener *l,
-                                size_t n)
+                                size_t n, const char *proto)
 {
     for (size_t i = 0; i < n; i++) {
         char port[16];
-        aws_query_addf(q, "HTTP", "Listeners.member.%zu.Protocol", i + 1);
-        aws_query_addf(q, "HTTP", "Listeners.member.%zu.InstanceProtocol", i + 1);
+        aws_query_addf(q, proto, "Listeners.member.%zu.Protocol", i + 1);
+        aws_query_addf(q, proto, "Listeners.member.%zu.InstanceProtocol", i + 1);
         snprintf(port, sizeof(port), "%d", l[i].lb_port);
         aws_query_addf(q, port, "Listeners.member.%zu.LoadBalancerPort", i + 1);
         snprintf(port, sizeof(port), "%d", l[i].instance_port);
@@ -388,7 +388,8 @@ struct aws_batch_item *elb_create(struct aws_batch *b, const struct elb_spec *s)
     struct aws_batch_item *it = aws_batch_add(b, AWS_ELB, "CreateLoadBalancer", 0);
     it->id_path = "CreateLoadBalancerResult/DNSName";
     aws_query_add(&it->q, "LoadBalancerName", s->name);
-    elb_query_listeners(&it->q, s->listeners, s->n_listeners);
+    elb_query_listeners(&it->q, s->listeners, s->n_listeners,
+                        s->protocol ? s->protocol : "HTTP");
     for (size_t i = 0; i < s->n_subnets; i++)
         aws_query_addf(&it->q, s->subnets[i], "Subnets.member.%zu", i + 1);
     aws_query_add(&it->q, "SecurityGroups.member.1", s->security_group);
@@ -443,7 +444,7 @@ struct aws_batch_item *elb_create_listeners(struct aws_batch *b, const char *lb,
     struct aws_batch_item *it = aws_batch_add(b, AWS_ELB,
                                               "CreateLoadBalancerListeners", 1);
     aws_query_add(&it->q, "LoadBalancerName", lb);
-    elb_query_listeners(&it->q, l, n);
+    elb_query_listeners(&it->q, l, n, "HTTP");
     return it;
 }
 

@@ -112,6 +112,8 @@ struct elb_spec {
     const struct elb_tag *tags;
     size_t n_tags;
     const char *scheme;       /* "internal", or NULL = internet-facing */
+    const char *protocol;     /* both sides of every listener: NULL = HTTP;
+                               * "TCP" for a slot's API balancer */
 };
 
 struct aws_batch_item *elb_create(struct aws_batch *b, const struct elb_spec *s);

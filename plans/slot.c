@@ -4,7 +4,9 @@
  *   2. extras: ingress ones leave their ELBs, then all are terminated;
  *   3. launches: one RunInstances per role and zone, all in parallel;
  *   4. wait until every instance of the slot runs;
- *   5. api/auth DNS records; 6. ingress nodes into their ELB. */
+ *   5. api/auth DNS records; 6. ingress nodes into their ELB.
+ * With master_count = 3 the API balancer (plans/slot_api.c) is made before
+ * step 3, and the running masters join it before step 5. */
 #include "plans/slot.h"
 
 #include <stdio.h>
@@ -22,6 +24,7 @@
 #include "plans/pki_store.h"
 #include "plans/private_zone.h"
 #include "plans/shell.h"
+#include "plans/slot_api.h"
 #include "plans/slot_iam.h"
 #include "plans/slot_net.h"
 #include "plans/tags.h"
@@ -151,6 +154,7 @@ struct slot_plan {
     struct slot_iam iam;          /* roles and instance profiles */
     struct slot_net net;          /* the slot's security groups */
     struct pzone pz;              /* the shell's private zone: api/auth */
+    struct slot_api api;          /* master_count = 3: the API balancer */
 };
 
 static void slot_plan_release(struct slot_plan *s)
@@ -171,12 +175,14 @@ static void slot_plan_release(struct slot_plan *s)
     free(s->records);
     free(s->now);
     slot_iam_release(&s->iam);
+    slot_api_release(&s->api);
 }
 
 static int slot_role_count(const struct slot_plan *s, int r)
 {
     return r == ROLE_INGRESS ? s->cc->ingress_count
-         : r == ROLE_MINION ? s->cc->minion_count : 1;
+         : r == ROLE_MINION ? s->cc->minion_count
+         : r == ROLE_MASTER ? s->cc->master_count : 1;
 }
 
 static const char *slot_role_type(const struct slot_plan *s, int r)
@@ -282,7 +288,7 @@ static int slot_read(struct paas *p, struct slot_plan *s, struct err *e)
     if (s->pz.have &&
         r53_list_records(&p->aws, s->pz.zone.id, &s->records, &s->n_records, e) < 0)
         return -1;
-    return 0;
+    return slot_api_read(p, s->slot, &s->api, e);
 }
 
 /* ---- deciding ----------------------------------------------------------------- */
@@ -316,6 +322,7 @@ static int slot_render_files(struct paas *p, struct slot_plan *s, struct err *e)
         bootstrap_var(&v, "INGRESS_PORTS", ports);
         bootstrap_var(&v, "HEALTH_PATH", path ? path : "/");
         bootstrap_cluster_vars(&v, s->cc);
+        slot_api_vars(p, s->cc, &v);
         pki_store_vars(&s->pki, f ? slot_role_name((enum slot_role)(f - 1)) : "", &v);
         if (bootstrap_render(f ? bootstrap_env_template() : bootstrap_script(), &v,
                              &file->body, e) < 0)
@@ -462,6 +469,37 @@ static const char *slot_kept_ip(const struct slot_plan *s, int r)
 static const char *const slot_dns_hosts[2] = { "api", "auth" };
 static const int slot_dns_roles[2] = { ROLE_MASTER, ROLE_AUTH };
 
+/* master_count = 3: api is an alias of the API balancer (slot_api.h). */
+static void slot_decide_api_record(struct slot_plan *s, const char *name,
+                                   const struct r53_record *rec, struct diff *d)
+{
+    char detail[300];
+    enum diff_op op = !rec ? DIFF_CREATE : slot_api_record_ok(&s->api, rec) ? DIFF_EXISTS
+                    : DIFF_UPDATE;
+    slot_api_record_detail(&s->api, detail, sizeof(detail));
+    s->dns_todo |= op != DIFF_EXISTS;
+    s->d_dns[0] = diff_add(d, op, "dns-record", name, NULL, "%s", detail);
+}
+
+/* The kept masters' ids, and the API balancer's members line. */
+static int slot_decide_api_members(struct paas *p, struct slot_plan *s, struct diff *d)
+{
+    const char **ids = calloc(s->n_alive + 1, sizeof(*ids));
+    size_t n = 0;
+    int launch = 0;
+    if (!ids)
+        return -1;
+    for (int z = 0; z < p->cfg.n_zones; z++) {
+        const struct slot_group *g = &s->g[ROLE_MASTER][z];
+        for (int k = 0; k < g->keep; k++)
+            ids[n++] = s->alive[g->first + k].i->id;
+        launch += g->launch;
+    }
+    slot_api_decide_members(&s->api, ids, n, launch, d);
+    free(ids);
+    return 0;
+}
+
 static void slot_decide_dns(struct paas *p, struct slot_plan *s, struct diff *d)
 {
     const char *const *hosts = slot_dns_hosts;
@@ -473,6 +511,10 @@ static void slot_decide_dns(struct paas *p, struct slot_plan *s, struct diff *d)
         enum diff_op op;
         slot_record_name(p, s->slot, hosts[h], name, sizeof(name));
         rec = slot_find_record(s, name);
+        if (h == 0 && s->api.want) {
+            slot_decide_api_record(s, name, rec, d);
+            continue;
+        }
         op = !rec ? DIFF_CREATE
            : !ip || rec->n_values != 1 || strcmp(rec->values[0], ip) != 0 ? DIFF_UPDATE
            : DIFF_EXISTS;
@@ -545,7 +587,8 @@ static int slot_decide(struct paas *p, struct slot_plan *s, struct diff *d,
     slot_decide_files(s, d);
     slot_iam_decide(&s->iam, d);
     slot_net_decide(p, s->slot, s->shell, &s->net, d);
-    if (slot_decide_instances(p, s, d) < 0)
+    slot_api_decide(s->shell, &s->api, d);
+    if (slot_decide_instances(p, s, d) < 0 || slot_decide_api_members(p, s, d) < 0)
         return err_set(e, ERR_FAILED, "out of memory");
     slot_decide_dns(p, s, d);
     slot_decide_elb(p, s, d);
@@ -847,37 +890,71 @@ static const struct ec2_instance *slot_now_role(const struct slot_plan *s, int r
     return NULL;
 }
 
+/* The record api/auth should be now (0), or 1 when it is so already. */
+static int slot_dns_want(struct paas *p, struct slot_plan *s, int h, struct r53_record *rec,
+                         char *detail, size_t size)
+{
+    const struct ec2_instance *i = slot_now_role(s, slot_dns_roles[h]);
+    const struct r53_record *have;
+    slot_record_name(p, s->slot, slot_dns_hosts[h], rec->name, sizeof(rec->name));
+    have = slot_find_record(s, rec->name);
+    if (h == 0 && s->api.want) {
+        slot_api_record(&s->api, rec->name, rec);
+        slot_api_record_detail(&s->api, detail, size);
+        return slot_api_record_ok(&s->api, have);
+    }
+    if (!i || !i->private_ip[0])
+        return 1;
+    snprintf(rec->type, sizeof(rec->type), "A");
+    rec->ttl = 60;
+    rec->n_values = 1;
+    snprintf(rec->values[0], sizeof(rec->values[0]), "%s", i->private_ip);
+    snprintf(detail, size, "A %s (the %s's private IP)", i->private_ip,
+             slot_role_name((enum slot_role)slot_dns_roles[h]));
+    return have && !have->alias_dns[0] && have->n_values == 1 &&
+           strcmp(have->values[0], i->private_ip) == 0;
+}
+
 static int slot_apply_dns(struct paas *p, struct slot_plan *s, struct diff *d,
                           struct err *e)
 {
-    const char *const *hosts = slot_dns_hosts;
-    const int *roles = slot_dns_roles;
     struct r53_record rec[2];
-    struct r53_change ch[2];
+    struct r53_change ch[4];
     size_t n = 0;
     for (int h = 0; h < 2; h++) {
-        const struct ec2_instance *i = slot_now_role(s, roles[h]);
         const struct r53_record *have;
-        if (!i || !i->private_ip[0])
+        char detail[sizeof(d->items[0].detail)];
+        memset(&rec[h], 0, sizeof(rec[h]));
+        if (slot_dns_want(p, s, h, &rec[h], detail, sizeof(detail)))
             continue;
-        memset(&rec[n], 0, sizeof(rec[n]));
-        slot_record_name(p, s->slot, hosts[h], rec[n].name, sizeof(rec[n].name));
-        snprintf(rec[n].type, sizeof(rec[n].type), "A");
-        rec[n].ttl = 60;
-        rec[n].n_values = 1;
-        snprintf(rec[n].values[0], sizeof(rec[n].values[0]), "%s", i->private_ip);
-        have = slot_find_record(s, rec[n].name);
-        if (have && have->n_values == 1 && strcmp(have->values[0], i->private_ip) == 0)
-            continue;
-        snprintf(d->items[s->d_dns[h]].detail, sizeof(d->items[0].detail),
-                 "A %s (the %s's private IP)", i->private_ip,
-                 slot_role_name((enum slot_role)roles[h]));
-        ch[n] = (struct r53_change){ "UPSERT", &rec[n] };
-        n++;
+        have = slot_find_record(s, rec[h].name);
+        /* An alias and a plain record of one name are not UPSERTed into
+         * each other: the old one goes in the same atomic change. */
+        if (have && !have->alias_dns[0] != !rec[h].alias_dns[0])
+            ch[n++] = (struct r53_change){ "DELETE", have };
+        snprintf(d->items[s->d_dns[h]].detail, sizeof(d->items[0].detail), "%s", detail);
+        ch[n++] = (struct r53_change){ "UPSERT", &rec[h] };
     }
     if (r53_change(&p->aws, s->pz.zone.id, ch, n, e) < 0)
         return err_wrap(e, "setting the api/auth records of slot %s", s->slot);
     return 0;
+}
+
+/* The running masters join the API balancer (master_count = 3). */
+static int slot_apply_api_members(struct paas *p, struct slot_plan *s, struct err *e)
+{
+    const char **ids = calloc(s->n_now + 1, sizeof(*ids));
+    size_t n = 0;
+    int rc;
+    if (!ids)
+        return err_set(e, ERR_FAILED, "out of memory");
+    for (size_t i = 0; i < s->n_now; i++)
+        if (strcmp(s->now[i].state, "running") == 0 &&
+            strcmp(s->now[i].tags.role, "master") == 0)
+            ids[n++] = s->now[i].id;
+    rc = slot_api_apply_members(p, &s->api, ids, n, e);
+    free(ids);
+    return rc;
 }
 
 static int slot_apply_elb(struct paas *p, struct slot_plan *s, struct err *e)
@@ -914,11 +991,27 @@ static int slot_apply(struct paas *p, struct slot_plan *s, struct diff *d,
         slot_apply_retag(p, s, e) < 0 ||
         slot_iam_apply(p, s->slot, &s->iam, e) < 0 ||
         slot_net_apply(p, s->slot, s->shell, &s->net, d, e) < 0 ||
+        slot_api_apply_lb(p, s->slot, s->shell, s->net.sg[SLOT_SG_API].id, &s->api, d,
+                          e) < 0 ||
         wait_check_interrupt(p, "launching instances", e) < 0 ||
         slot_apply_launch(p, s, d, e) < 0 || slot_wait_running(p, s, e) < 0 ||
+        slot_apply_api_members(p, s, e) < 0 ||
         slot_apply_dns(p, s, d, e) < 0 || slot_apply_elb(p, s, e) < 0)
         return -1;
     return 0;
+}
+
+/* SPEC.md "Clusters": master_count is not changed on a running slot. */
+static int slot_refuse_api_change(struct paas *p, struct slot_plan *s, int apply,
+                                  struct diff *d, struct err *e)
+{
+    char api[300];
+    size_t masters = 0;
+    for (size_t i = 0; i < s->n_alive; i++)
+        masters += s->alive[i].role == ROLE_MASTER;
+    slot_record_name(p, s->slot, "api", api, sizeof(api));
+    return slot_api_refuse_change(s->slot, &s->api, slot_find_record(s, api), masters,
+                                  apply, d, e);
 }
 
 int slot_check_config(const struct paas *p, const char *slot, struct err *e)
@@ -942,7 +1035,8 @@ int plan_up_slot(struct paas *p, const char *slot, int apply, struct diff *d,
     s.slot = slot;
     s.cc = &p->cfg.cluster[config_slot_index(slot)];
     if (slot_read(p, &s, e) < 0 || shell_refuse_duplicates(s.shell->dup, apply, d, e) < 0 ||
-        shell_refuse_duplicates(s.net.dup, apply, d, e) < 0)
+        shell_refuse_duplicates(s.net.dup, apply, d, e) < 0 ||
+        slot_refuse_api_change(p, &s, apply, d, e) < 0)
         goto out;
     if (!s.have_shell && apply) {
         err_set(e, ERR_REFUSED, "slot %s needs the shell (VPC, private subnets, node "

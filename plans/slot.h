@@ -1,5 +1,6 @@
 /* `up a|b` / `plan a|b` (SPEC.md "Clusters", "Tags"): the slot's
- * config bucket with its bootstrap files, the auth server, the master,
+ * config bucket with its bootstrap files, the auth server, master_count
+ * masters (3: behind the slot's API balancer, plans/slot_api.h),
  * ingress_count ingress nodes and minion_count minions spread evenly over
  * the zones, the api/auth DNS records, and the ingress nodes behind the
  * pre-live ELB. Counts converge both ways; the newest extras go first. */

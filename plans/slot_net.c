@@ -9,7 +9,14 @@
 #include "core/util.h"
 #include "plans/tags.h"
 
-static const char *const slot_sg_role[SLOT_N_SG] = { "sg-node", "sg-master" };
+static const char *const slot_sg_role[SLOT_N_SG] = { "sg-node", "sg-master", "sg-api" };
+
+/* The API balancer's group only for master_count = 3 (SPEC.md "Clusters"). */
+static int slot_net_wanted(const struct paas *p, const char *slot, int g)
+{
+    int i = config_slot_index(slot);
+    return g != SLOT_SG_API || (i >= 0 && p->cfg.cluster[i].master_count == 3);
+}
 
 /* kubeadm's ports (kubernetes.io "Ports and Protocols") and flannel's VXLAN. */
 #define PORT_API 6443
@@ -52,8 +59,15 @@ size_t slot_net_rules(const struct paas *p, const struct shell_world *w,
                *elb = w->sg[SG_ELB].id;
     size_t k = 0;
     int hp = slot_net_health_port(p->cfg.health_target);
-    if (g == SLOT_SG_MASTER)   /* etcd peers and clients: masters only */
-        return slot_net_add(out, 0, "tcp", PORT_ETCD_FROM, PORT_ETCD_TO, self);
+    if (g == SLOT_SG_MASTER) {  /* etcd peers and clients: masters only */
+        k = slot_net_add(out, 0, "tcp", PORT_ETCD_FROM, PORT_ETCD_TO, self);
+        /* the API balancer's health checks and traffic (unset unless wanted) */
+        return slot_net_add(out, k, "tcp", PORT_API, PORT_API, n->sg[SLOT_SG_API].id);
+    }
+    if (g == SLOT_SG_API) {     /* the slot's nodes and the bastion, no one else */
+        k = slot_net_add(out, 0, "tcp", PORT_API, PORT_API, n->sg[SLOT_SG_NODE].id);
+        return slot_net_add(out, k, "tcp", PORT_API, PORT_API, bastion);
+    }
     k = slot_net_add(out, k, "tcp", PORT_SSH, PORT_SSH, bastion);
     k = slot_net_add(out, k, "tcp", PORT_API, PORT_API, bastion);
     k = slot_net_add(out, k, "tcp", PORT_API, PORT_API, self);
@@ -169,12 +183,19 @@ void slot_net_decide(struct paas *p, const char *slot, const struct shell_world 
     for (int g = 0; g < SLOT_N_SG; g++) {
         struct ec2_perm want[SLOT_NET_MAX_RULES];
         char name[128];
+        if (!slot_net_wanted(p, slot, g))
+            continue;
         snprintf(name, sizeof(name), "%s-%s-%s", p->cfg.name, slot, slot_sg_role[g]);
         n->todo_sg[g] = !n->have_sg[g];
-        n->todo_rules[g] = n->todo_sg[g] || slot_net_missing(p, w, n, (enum slot_sg)g, want) > 0;
+        /* the masters' rule from a balancer group still to create counts */
+        n->todo_rules[g] = n->todo_sg[g] ||
+                           slot_net_missing(p, w, n, (enum slot_sg)g, want) > 0 ||
+                           (g == SLOT_SG_MASTER && slot_net_wanted(p, slot, SLOT_SG_API) &&
+                            !n->have_sg[SLOT_SG_API]);
         n->d_sg[g] = diff_add(d, n->todo_sg[g] ? DIFF_CREATE : n->todo_rules[g] ? DIFF_UPDATE
                               : DIFF_EXISTS, "security-group", name, n->sg[g].id,
-                              "%s of slot %s%s", g == SLOT_SG_MASTER ? "masters" : "every instance",
+                              "%s of slot %s%s", g == SLOT_SG_MASTER ? "masters" :
+                              g == SLOT_SG_API ? "the API load balancer" : "every instance",
                               slot, !n->todo_sg[g] && n->todo_rules[g] ?
                               "; add the missing rules" : "");
     }
@@ -218,7 +239,8 @@ int slot_net_apply(struct paas *p, const char *slot, const struct shell_world *w
     aws_batch_init(&b);
     for (int g = 0; g < SLOT_N_SG; g++) {
         struct ec2_perm add[SLOT_NET_MAX_RULES];
-        size_t k = n->todo_rules[g] ? slot_net_missing(p, w, n, (enum slot_sg)g, add) : 0;
+        size_t k = n->todo_rules[g] && slot_net_wanted(p, slot, g)
+                   ? slot_net_missing(p, w, n, (enum slot_sg)g, add) : 0;
         if (k)
             ec2_authorize_ingress(&b, n->sg[g].id, add, k);
     }

@@ -13,7 +13,9 @@
 #include "plans/paas.h"
 #include "plans/shell.h"
 
-enum slot_sg { SLOT_SG_NODE, SLOT_SG_MASTER, SLOT_N_SG };
+/* SLOT_SG_API (NAME-SLOT-sg-api) guards the internal API load balancer of
+ * a slot with master_count = 3 (plans/slot_api.h); it exists only then. */
+enum slot_sg { SLOT_SG_NODE, SLOT_SG_MASTER, SLOT_SG_API, SLOT_N_SG };
 
 #define SLOT_NET_MAX_RULES 24
 

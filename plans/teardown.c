@@ -23,6 +23,7 @@
 #include "plans/private_zone.h"
 #include "plans/shell.h"
 #include "plans/slot.h"
+#include "plans/slot_api.h"
 #include "plans/slot_iam.h"
 #include "plans/slot_net.h"
 #include "plans/tags.h"
@@ -205,6 +206,7 @@ struct td_slot {
     int have_bucket;
     struct slot_iam_gone iam;
     struct slot_net net;
+    struct slot_api api;       /* NAME-SLOT-api, whatever master_count says */
 };
 
 static void td_slot_release(struct td_slot *t)
@@ -214,6 +216,7 @@ static void td_slot_release(struct td_slot *t)
         elb_lb_release(&t->lb[l]);
     free(t->k8s_lbs);
     free(t->k8s_sgs);
+    slot_api_release(&t->api);
 }
 
 static int td_slot_read_dns(struct paas *p, struct td_slot *t, struct err *e)
@@ -251,7 +254,8 @@ static int td_slot_read(struct paas *p, struct td_slot *t, struct err *e)
         elb_find_by_tag_key(&p->aws, key, &t->k8s_lbs, &t->n_k8s_lbs, e) < 0 ||
         ec2_describe_security_groups(&p->aws, f, 1, &t->k8s_sgs, &t->n_k8s_sgs, e) < 0 ||
         td_slot_read_dns(p, t, e) < 0 || slot_iam_teardown_read(p, t->slot, &t->iam, e) < 0 ||
-        slot_net_teardown_read(p, t->slot, &t->net, e) < 0)
+        slot_net_teardown_read(p, t->slot, &t->net, e) < 0 ||
+        slot_api_teardown_read(p, t->slot, &t->api, e) < 0)
         return -1;
     return slot_bucket_name(p, t->slot, t->bucket, sizeof(t->bucket), &t->have_bucket, e);
 }
@@ -279,6 +283,7 @@ static void td_slot_decide(struct td_slot *t, struct diff *d)
     for (size_t i = 0; i < t->n_k8s_lbs; i++)
         diff_add(d, DIFF_DESTROY, "elb", t->k8s_lbs[i], NULL,
                  "made by the cluster's Kubernetes (Service type LoadBalancer)");
+    slot_api_teardown_decide(&t->api, d);
     for (size_t i = 0; i < t->n_k8s_sgs; i++)
         diff_add(d, DIFF_DESTROY, "security-group", t->k8s_sgs[i].name, t->k8s_sgs[i].id,
                  "made by the cluster's Kubernetes");
@@ -288,7 +293,9 @@ static void td_slot_decide(struct td_slot *t, struct diff *d)
                      "%s %s in %s", t->inst[i].tags.role, t->inst[i].type, t->inst[i].az);
     for (size_t i = 0; i < t->n_recs; i++)
         diff_add(d, DIFF_DESTROY, "dns-record", t->recs[i].name, NULL, "%s %s",
-                 t->recs[i].type, t->recs[i].n_values ? t->recs[i].values[0] : "");
+                 t->recs[i].alias_dns[0] ? "ALIAS" : t->recs[i].type,
+                 t->recs[i].alias_dns[0] ? t->recs[i].alias_dns
+                 : t->recs[i].n_values ? t->recs[i].values[0] : "");
     if (t->have_bucket)
         diff_add(d, DIFF_DESTROY, "bucket", t->bucket, NULL, "bootstrap files of slot %s",
                  t->slot);
@@ -321,6 +328,8 @@ static int td_slot_apply(struct paas *p, struct td_slot *t, struct err *e)
     for (size_t i = 0; i < t->n_k8s_lbs; i++)
         if (elb_delete(&p->aws, t->k8s_lbs[i], e) < 0)
             return err_wrap(e, "teardown, deleting load balancer %s", t->k8s_lbs[i]);
+    if (slot_api_teardown_apply(p, &t->api, e) < 0)
+        return -1;
     if (td_terminate(p, t->slot, t->inst, t->n_inst, e) < 0)
         return -1;
     if (t->n_k8s_sgs &&

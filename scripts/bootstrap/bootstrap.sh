@@ -203,14 +203,44 @@ setup_master() {
     fetch_oidc_ca
     kubelet_patch
     [ -f "$P/etc/kubernetes/admin.conf" ] && return 0
-    if api_answers; then
-        # Another master made the cluster: join it with the same CAs.
-        join_config control-plane | put "$P/etc/paasctl/kubeadm.yaml" 600 || true
-        kubeadm join --config "$P/etc/paasctl/kubeadm.yaml"
+    if api_answers || ! first_master; then
+        join_control_plane
         return 0
     fi
     init_config | put "$P/etc/paasctl/kubeadm.yaml" 600 || true
     kubeadm init --config "$P/etc/paasctl/kubeadm.yaml"
+}
+
+# --- HA control plane (master_count = 3; SPEC.md "Clusters") -------------------
+# All three masters boot at once behind the API load balancer, so exactly one
+# may make the cluster: the first-launched master (ami-launch-index 0) of the
+# first zone. The others wait until the API answers through the balancer,
+# then join as control-plane nodes with the slot's CAs that fetch_pki put in
+# /etc/kubernetes/pki (stacked etcd; no --upload-certs, no certificate key).
+# With master_count = 1 the single master is always the first.
+first_master() {
+    [ "${PAASCTL_MASTER_COUNT:-1}" = 1 ] && return 0
+    [ "$ZONE" = "$PAASCTL_INIT_ZONE" ] && [ "$(imds_get meta-data/ami-launch-index)" = 0 ]
+}
+
+# wait_api: until the API answers at api.SLOT (the balancer), bounded.
+wait_api() {
+    tries=0
+    until api_answers; do
+        tries=$((tries + 1))
+        if [ "$tries" -ge "${PAASCTL_API_WAIT_TRIES:-180}" ]; then
+            log "the API at $PAASCTL_API_HOST:6443 did not answer; the first master's log says why"
+            return 1
+        fi
+        sleep "${PAASCTL_API_WAIT_SLEEP:-10}"
+    done
+}
+
+join_control_plane() {
+    wait_api
+    log "joining the control plane at $PAASCTL_API_HOST:6443"
+    join_config control-plane | put "$P/etc/paasctl/kubeadm.yaml" 600 || true
+    kubeadm join --config "$P/etc/paasctl/kubeadm.yaml"
 }
 
 # The token has no expiry (ttl 0s above); if someone deleted it, make it again

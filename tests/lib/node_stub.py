@@ -25,7 +25,8 @@ CREDS = {"Code": "Success", "AccessKeyId": "ASIASTUBKEYID0000000",
          "Token": "stub-session-token-not-for-logs", "Expiration": "2099-01-01T00:00:00Z"}
 NODE = {"local-hostname": os.environ.get("STUB_HOSTNAME", "ip-10-0-16-5.ec2.internal"),
         "instance-id": os.environ.get("STUB_INSTANCE", "i-0123456789abcdef0"),
-        "placement/availability-zone": "us-east-1a"}
+        "placement/availability-zone": os.environ.get("STUB_ZONE", "us-east-1a"),
+        "ami-launch-index": os.environ.get("STUB_LAUNCH_INDEX", "0")}
 
 
 def log():
@@ -106,12 +107,24 @@ def curl_body(url, method, headers, conf):
         key = url.split(".amazonaws.com/", 1)[1]
         f = os.path.join(os.environ["STUB_S3"], key)
         return open(f).read() if os.path.exists(f) else 22
+    if url.startswith("https://api.") and url.endswith(":6443/livez"):
+        return api_livez()
     if url.startswith("https://pkgs.k8s.io/") and url.endswith("/Release.key"):
         return "-----BEGIN PGP PUBLIC KEY BLOCK-----\nstub\n-----END PGP PUBLIC KEY BLOCK-----\n"
     if "flannel-io/flannel/releases/download/" in url:
         return open(os.path.join(os.path.dirname(os.path.realpath(__file__)),
                                  "kube-flannel.fixture.yml")).read()
     return 7
+
+
+def api_livez():
+    """The slot's API (through its name): answers "ok" from the
+    STUB_API_AFTER-th call on (counted in the fake root); unset = no route."""
+    after = os.environ.get("STUB_API_AFTER")
+    f = path("/var/lib/stub-api-calls")
+    n = int(open(f).read()) + 1 if os.path.exists(f) else 1
+    open(f, "w").write(str(n))
+    return "ok" if after is not None and n > int(after) else 7
 
 
 def curl():
@@ -144,6 +157,9 @@ def kubeadm():
     elif ARGS[:1] == ["join"]:
         os.makedirs(path("/etc/kubernetes"), exist_ok=True)
         open(path("/etc/kubernetes/kubelet.conf"), "w").write("stub kubelet.conf\n")
+        # a control-plane join writes admin.conf, as kubeadm does
+        if "controlPlane" in open(ARGS[ARGS.index("--config") + 1]).read():
+            open(path("/etc/kubernetes/admin.conf"), "w").write("stub admin.conf\n")
     elif ARGS[:2] == ["token", "list"]:
         f = path("/var/lib/stub-tokens")
         sys.stdout.write(open(f).read() if os.path.exists(f) else "")

@@ -39,7 +39,7 @@ static void test_templates(void)
                                         "API_HOST", "AUTH_HOST", "VPC_CIDR",
                                         "INGRESS_PORTS", "HEALTH_PATH", "K8S_VERSION",
                                         "POD_CIDR", "SERVICE_CIDR", "VERSIONS", "TOKEN",
-                                        "CA_HASH" };
+                                        "CA_HASH", "MASTER_COUNT", "INIT_ZONE" };
     err_init(&e);
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
         bootstrap_var(&v, keys[i], "v");
