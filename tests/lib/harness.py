@@ -139,9 +139,15 @@ def _wait_own_listener(proc, log_path, line, timeout=30):
 
 class Moto:
     """A moto_server on a free loopback port. auth=True: signature checking
-    on, with an IAM user whose key is in .key_id/.secret."""
+    on, with an IAM user whose key is in .key_id/.secret. indexed_tags=True:
+    tests/lib/moto_indexed.py (the same server, EC2 tag lookups by id), for
+    tests that pile up many EC2 resources."""
 
-    def __init__(self, auth=True, record=False, workdir=None, extra_no_auth=0):
+    def __init__(self, auth=True, record=False, workdir=None, extra_no_auth=0,
+                 indexed_tags=False):
+        self.argv = [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                  "moto_indexed.py")] \
+            if indexed_tags else ["moto_server"]
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.auth = auth
@@ -171,7 +177,7 @@ class Moto:
         another port."""
         for _ in range(attempts):
             log_path = os.path.join(self.workdir, f"moto-{self.port}.log")
-            self.proc = start_process(["moto_server", "-H", "127.0.0.1", "-p", str(self.port)],
+            self.proc = start_process([*self.argv, "-H", "127.0.0.1", "-p", str(self.port)],
                                       env=env, log_path=log_path)
             if _wait_own_listener(self.proc, log_path, f"Running on {self.url}") and \
                     wait_http(self.url + "/moto-api/"):
@@ -208,10 +214,10 @@ class World:
     """The AWS side of a test: the signature-checking moto plus the Route53
     moto, a temp HOME, and the environment paasctl runs with."""
 
-    def __init__(self, record=False):
+    def __init__(self, record=False, indexed_tags=False):
         self.dir = tempfile.mkdtemp(prefix="paasctl-e2e-")
         atexit.register(shutil.rmtree, self.dir, True)
-        self.moto = Moto(auth=True, record=record, workdir=self.dir)
+        self.moto = Moto(auth=True, record=record, workdir=self.dir, indexed_tags=indexed_tags)
         self.r53 = Moto(auth=False, workdir=self.dir)
         self.home = os.path.join(self.dir, "home")
         os.makedirs(self.home)
