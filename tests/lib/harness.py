@@ -13,7 +13,9 @@ parsed query string` - and with no query string, the request headers
 (moto/iam/access_control.py _create_aws_request, moto/core/responses.py
 setup_class) - which botocore form-encodes as the body, so the payload hash
 differs from the empty body's. S3 escapes this only because it signs
-x-amz-content-sha256, which botocore takes as the payload hash. Tests that
+x-amz-content-sha256, which botocore takes as the payload hash (boto3's
+Route53 GETs and DELETEs pass once that header is signed too; paasctl signs
+it for S3 only, as AWS requires it nowhere else). Tests that
 interrupt or fault Route53 calls put tests/lib/faultproxy.py in front of
 both (FaultProxy(moto.url, route53=r53.url))."""
 
