@@ -194,7 +194,12 @@ class Site:
             time.sleep(0.05)   # the handler runs before the answer comes back
             hold.drop = drop
         hold.release.set()
-        out, err = proc.communicate(timeout=180)
+        try:
+            out, err = proc.communicate(timeout=180)
+        except subprocess.TimeoutExpired:
+            proc.kill()   # ours, by its PID; the worker reports the exception
+            proc.communicate()
+            raise
         if hold.arrived.is_set() and sig == signal.SIGKILL:
             # The proxy passes (or drops) the held request on its own
             # thread, after paasctl is gone: let it finish before looking.
@@ -443,7 +448,10 @@ for n in range(WORLDS):
     # the earlier ones work.
     sites.append(Site())
     first = (cutover_sweep, cutover_kills, cutover_term) if n == 0 else ()
-    threads.append(threading.Thread(target=up_b_worker, args=(sites[-1], f"[w{n}]", ks, first)))
+    # Daemon threads: a SIGTERM to this test (harness) stops the servers
+    # and exits without waiting for them.
+    threads.append(threading.Thread(target=up_b_worker, args=(sites[-1], f"[w{n}]", ks, first),
+                                    daemon=True))
     threads[-1].start()
 for t in threads:
     t.join()
