@@ -1,7 +1,12 @@
 """A small HTTP proxy on loopback in front of the AWS emulator, for failures
 the emulator cannot produce: throttling, 5xx, or a rewritten answer for one
 call. Requests are forwarded byte for byte (Host header included, so the
-emulator's signature check still sees what the client signed)."""
+emulator's signature check still sees what the client signed).
+
+With route53=URL, Route53 requests (paths under /2013-04-01/, its API
+version) go to that emulator instead, so one proxy sees, numbers and can
+hold every request of a run in the order it arrives (tests/lib/harness.py
+says why Route53 has an emulator of its own)."""
 
 import http.client
 import random
@@ -52,8 +57,11 @@ class Rule:
 
 
 class FaultProxy:
-    def __init__(self, upstream):
+    ROUTE53_PREFIX = "/2013-04-01/"
+
+    def __init__(self, upstream, route53=None):
         self.upstream = urllib.parse.urlparse(upstream)
+        self.route53 = urllib.parse.urlparse(route53) if route53 else None
         self.rules = []
         self.faults = []       # (kind, method, path, Action) of every injected fault
         self._rng, self._rate, self._lock = None, 0.0, threading.Lock()
@@ -66,6 +74,13 @@ class FaultProxy:
 
             def log_message(self, *args):
                 pass
+
+            def setup(self):
+                super().setup()
+                # The headers and the body go out in two writes: without
+                # TCP_NODELAY the second waits for the client's delayed ACK
+                # (~40 ms a request on Linux).
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
             def _handle(self):
                 n = int(self.headers.get("Content-Length") or 0)
@@ -134,7 +149,10 @@ class FaultProxy:
         self.thread.start()
 
     def _forward(self, handler, body):
-        conn = http.client.HTTPConnection(self.upstream.hostname, self.upstream.port, timeout=60)
+        up = self.upstream
+        if self.route53 and handler.path.startswith(self.ROUTE53_PREFIX):
+            up = self.route53
+        conn = http.client.HTTPConnection(up.hostname, up.port, timeout=60)
         headers = {k: v for k, v in handler.headers.items()}
         conn.request(handler.command, handler.path, body=body or None, headers=headers)
         resp = conn.getresponse()
