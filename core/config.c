@@ -386,8 +386,8 @@ static const char *config_check_elb_name(const char *v)
 static const char *config_check_ssl_policy(const char *v)
 {
     size_t len = strlen(v);
-    if (len > 18 && len < 128 && !strncmp(v, "ELBSecurityPolicy-", 18) &&
-        config_word(v + 18, len - 18, LOWER UPPER DIGIT "-", 109))
+    if (len > 18 && len < 64 && !strncmp(v, "ELBSecurityPolicy-", 18) &&
+        config_word(v + 18, len - 18, LOWER UPPER DIGIT "-", 45))
         return NULL;
     return "is not a predefined policy name like ELBSecurityPolicy-TLS-1-2-2017-01";
 }

@@ -82,7 +82,7 @@ struct config {
     int unhealthy_threshold;  /* default 2, 2..10 */
     int draining_timeout;     /* default 300, 1..3600 */
     int swap_timeout;         /* default 0 = derived */
-    char ssl_policy[128];     /* "" = the ELB's default; a predefined
+    char ssl_policy[64];      /* "" = the ELB's default; a predefined
                                * ELBSecurityPolicy-* name, only with an
                                * https/ssl listener */
 
