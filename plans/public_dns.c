@@ -15,6 +15,21 @@ void pdns_name(const struct paas *p, int which, char *out, size_t size)
              (int)(dot ? n - 1 : n), z);
 }
 
+void pdns_host_for(const char *dns_zone, int which, const char *host, char *out,
+                   size_t size)
+{
+    size_t nz = strlen(dns_zone), nh = strlen(host);
+    const char *pre = which == PDNS_PRELIVE ? "prelive." : "";
+    nz -= nz && dns_zone[nz - 1] == '.';
+    nh -= nh && host[nh - 1] == '.';
+    /* X.ZONE: X is at least one label before ".ZONE". */
+    if (nz && nh > nz + 1 && host[nh - nz - 1] == '.' &&
+        strncasecmp(host + nh - nz, dns_zone, nz) == 0)
+        snprintf(out, size, "%.*s.%s%.*s", (int)(nh - nz - 1), host, pre, (int)nz, dns_zone);
+    else
+        snprintf(out, size, "paasctl-smoke.%s%.*s", pre, (int)nz, dns_zone);
+}
+
 /* Route53 answers a '*' label as "\052" (RFC 1035 escape) and keeps the
  * case it was given; names compare case-blind. */
 static int pdns_name_eq(const char *have, const char *want)

@@ -29,6 +29,15 @@ struct pdns {
 /* "*.DNS_ZONE." (which = PDNS_LIVE) or "*.prelive.DNS_ZONE.". */
 void pdns_name(const struct paas *p, int which, char *out, size_t size);
 
+/* The public name through which host (an Ingress host) is reached on the
+ * live (which = PDNS_LIVE) or pre-live ELB, for smoke check 6 (SPEC.md
+ * "Smoke"): host itself on live when it lies in dns_zone, X.prelive.ZONE
+ * on pre-live for host X.ZONE; a host outside the zone is reached as
+ * paasctl-smoke.[prelive.]ZONE (the wildcard answers any label). The
+ * Host header stays host. Pure: no request. */
+void pdns_host_for(const char *dns_zone, int which, const char *host, char *out,
+                   size_t size);
+
 /* Reads the two records from the zone (have_zone 0: nothing to read) and
  * compares each with its ELB (lbs[i] when have_lb[i]). One
  * ListResourceRecordSets walk. */
