@@ -95,6 +95,16 @@ int pdns_read(struct paas *p, const struct r53_zone *zone, int have_zone,
     return 0;
 }
 
+/* An alias needs the ELB's own hosted zone id. AWS always answers it; an
+ * endpoint that does not (an emulator) gets no record and a note, rather
+ * than a record that cannot be right. */
+static void pdns_no_zone_id(struct diff *d, const char *lb)
+{
+    if (!d->note[0])
+        snprintf(d->note, sizeof(d->note), "ELB %s answers no CanonicalHostedZoneNameID: "
+                 "its public alias records are not made", lb);
+}
+
 void pdns_decide(const struct paas *p, struct pdns *s, const struct elb_lb *lbs,
                  const int *have_lb, struct diff *d)
 {
@@ -103,6 +113,11 @@ void pdns_decide(const struct paas *p, struct pdns *s, const struct elb_lb *lbs,
         char name[300];
         pdns_name(p, k, name, sizeof(name));
         s->todo[k] = !s->ok[k];
+        if (have_lb[k] && !lbs[k].canonical_zone_id[0]) {
+            s->todo[k] = 0;
+            pdns_no_zone_id(d, lb);
+            continue;
+        }
         if (s->have[k] && !s->ok[k] && have_lb[k])
             s->d[k] = diff_add(d, DIFF_UPDATE, "dns-record", name, NULL,
                                "alias A of ELB %s: %s -> %s", lb,
@@ -116,7 +131,7 @@ void pdns_decide(const struct paas *p, struct pdns *s, const struct elb_lb *lbs,
 }
 
 int pdns_apply(struct paas *p, struct pdns *s, const struct r53_zone *zone,
-               struct err *e)
+               struct diff *d, struct err *e)
 {
     const char *names[PDNS_N] = { p->cfg.live_name, p->cfg.prelive_name };
     struct elb_lb lbs[PDNS_N];
@@ -130,15 +145,19 @@ int pdns_apply(struct paas *p, struct pdns *s, const struct r53_zone *zone,
     if (elb_describe(&p->aws, names, PDNS_N, lbs, found, e) < 0)
         return err_wrap(e, "up shell, public DNS");
     for (int k = 0; k < PDNS_N && rc == 0; k++) {
-        if (!found[k] || !lbs[k].dns_name[0] || !lbs[k].canonical_zone_id[0])
+        if (!s->todo[k])
+            continue;
+        if (!found[k] || !lbs[k].dns_name[0])
             rc = err_set(e, ERR_FAILED, "up shell, public DNS: ELB %s has no DNS name "
-                         "and hosted zone id yet; run up shell again", names[k]);
-        else if (s->todo[k]) {
+                         "yet; run up shell again", names[k]);
+        else if (!lbs[k].canonical_zone_id[0])
+            pdns_no_zone_id(d, names[k]);
+        else {
             pdns_want(p, k, &lbs[k], &want[k]);
             ch[n++] = (struct r53_change){ "UPSERT", &want[k] };
         }
     }
-    if (rc == 0 && r53_change(&p->aws, zone->id, ch, n, e) < 0)
+    if (rc == 0 && n && r53_change(&p->aws, zone->id, ch, n, e) < 0)
         rc = err_wrap(e, "up shell, public DNS records in %s", zone->name);
     for (int k = 0; k < PDNS_N; k++)
         elb_lb_release(&lbs[k]);

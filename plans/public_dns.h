@@ -45,14 +45,15 @@ int pdns_read(struct paas *p, const struct r53_zone *zone, int have_zone,
               const struct elb_lb *lbs, const int *have_lb, struct pdns *s,
               struct err *e);
 
-/* up/plan shell: a `+`, `~` or `=` line per record. */
+/* up/plan shell: a `+`, `~` or `=` line per record; none, and the diff's
+ * note, for an ELB that answers no CanonicalHostedZoneNameID. */
 void pdns_decide(const struct paas *p, struct pdns *s, const struct elb_lb *lbs,
                  const int *have_lb, struct diff *d);
 /* up shell, after the zone and the ELBs exist: one ChangeResourceRecordSets
  * with an UPSERT per record to change, nothing when none. ELBs made by this
  * run are described again for their DNS name and zone id. */
 int pdns_apply(struct paas *p, struct pdns *s, const struct r53_zone *zone,
-               struct err *e);
+               struct diff *d, struct err *e);
 
 /* teardown shell: a `-` line per existing record, and their DELETE. */
 void pdns_teardown_decide(const struct paas *p, const struct pdns *s, struct diff *d);

@@ -1214,7 +1214,7 @@ int plan_up_shell(struct paas *p, int apply, struct diff *d, struct err *e)
         shell_round_c(p, w, t, d, e) < 0 ||
         wait_check_interrupt(p, "setting routes and health checks", e) < 0 ||
         shell_round_d(p, w, t, d, e) < 0 || shell_apply_policies(p, t, e) < 0 ||
-        pzone_apply(p, &pz, w->vpc.id, d, e) < 0 || pdns_apply(p, &pd, &w->zone, e) < 0)
+        pzone_apply(p, &pz, w->vpc.id, d, e) < 0 || pdns_apply(p, &pd, &w->zone, d, e) < 0)
         goto out;
     rc = 0;
 out:
