@@ -191,8 +191,22 @@ config(f"80:80, 443:80:https:{CERT1}")
 rc, out, err = run("plan", "shell")
 check("plan/lists the public records",
       f"*.{ZONE}." in out and f"*.prelive.{ZONE}." in out, out)
+proxy.log.clear()
+r53proxy.log.clear()
 rc, out, err = run("up", "shell", proxied=True)
 check("up-shell/exit-0", rc == 0, f"rc={rc} {out[-2000:]!r} {err!r}")
+
+
+def figure(label):
+    """README figures: what an up sent to ELB and Route53."""
+    acts = [a for _, _, a in proxy.log if a and (a in ELB_ACTIONS or a.startswith("Describe")) and
+            ("LoadBalancer" in a or a in ELB_ACTIONS)]
+    r53 = [f"{m} {p.split('?')[0].rsplit('/', 1)[-1]}" for m, p, _ in r53proxy.log]
+    print(f"# figure {label}: ELB {len(acts)} {sorted(set((a, acts.count(a)) for a in acts))}; "
+          f"Route53 {len(r53)} {sorted(set((x, r53.count(x)) for x in r53))}")
+
+
+figure("first up shell")
 want = [(80, "HTTP", 80, "HTTP", None, ()),
         (443, "HTTPS", 80, "HTTP", CERT1, (f"paasctl-{POLICY}",))]
 for name in (LIVE, PRELIVE):
@@ -220,6 +234,7 @@ proxy.log.clear()
 r53proxy.log.clear()
 rc, out, err = run("up", "shell", proxied=True)
 check("rerun/exit-0", rc == 0, err)
+figure("re-run up shell")
 check("rerun/no ELB or Route53 change sent", changes_sent() == [], changes_sent())
 rc, out, err = run("plan", "shell")
 check("rerun/plan has no change line", not [l for l in out.splitlines() if l[:2] in ("+ ", "~ ")], out)
