@@ -15,6 +15,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 from harness import World, check, done, sample_config  # noqa: E402
 from faultproxy import FaultProxy, Rule  # noqa: E402
+from schemas import problems  # noqa: E402
 
 NAME = "edge"
 ZONE = f"{NAME}.paas.example.com"
@@ -289,6 +290,8 @@ rc, out, err = run("status")
 check("status/table shows both public names", rc == 0 and f"*.{ZONE}" in out and
       f"*.prelive.{ZONE}" in out, out)
 rc, out, err = run("-o", "json", "status")
+check("status/json matches docs/schema/status.json with the records", not problems("status", out, rc),
+      problems("status", out, rc))
 st = json.loads(out) if rc == 0 else {}
 pd = st.get("public_dns") or {}
 check("status/json public_dns live and prelive point at their ELBs",
