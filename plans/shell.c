@@ -661,6 +661,25 @@ static size_t shell_missing_rules(const struct paas *p,
     return m;
 }
 
+/* The ELB group's rules from anywhere that no listener wants any more (a
+ * listener removed from [elb]): its ports would stay open for nothing. */
+static size_t shell_stale_elb_rules(const struct paas *p, const struct shell_world *w,
+                                    struct ec2_perm *out)
+{
+    struct ec2_perm want[SHELL_MAX_RULES];
+    size_t n = shell_rules(p, w, SG_ELB, want), m = 0;
+    for (size_t k = 0; w->have_sg[SG_ELB] && k < w->sg[SG_ELB].n_perms && m < SHELL_MAX_RULES;
+         k++) {
+        const struct ec2_perm *have = &w->sg[SG_ELB].perms[k];
+        int wanted = 0;
+        for (size_t i = 0; i < n && !wanted; i++)
+            wanted = shell_perm_eq(&want[i], have);
+        if (!wanted && strcmp(have->cidr, "0.0.0.0/0") == 0 && strcmp(have->proto, "tcp") == 0)
+            out[m++] = *have;
+    }
+    return m;
+}
+
 static void shell_decide_sgs(struct paas *p, struct shell_world *w,
                              struct shell_todo *t, struct diff *d)
 {
@@ -669,13 +688,15 @@ static void shell_decide_sgs(struct paas *p, struct shell_world *w,
         char name[128];
         size_t n = shell_rules(p, w, (enum shell_sg)g, want);
         size_t missing = shell_missing_rules(p, w, (enum shell_sg)g, want);
+        size_t stale = g == SG_ELB ? shell_stale_elb_rules(p, w, want) : 0;
         snprintf(name, sizeof(name), "%s-shell-%s", p->cfg.name,
                  shell_sg_role((enum shell_sg)g));
         t->sg[g] = !w->have_sg[g];
-        t->rules[g] = missing > 0;
+        t->rules[g] = missing > 0 || stale > 0;
         t->d_sg[g] = diff_add(d, shell_op(t->sg[g], t->rules[g]), "security-group",
-                              name, w->sg[g].id, "%zu ingress rule(s)%s", n,
-                              t->rules[g] && !t->sg[g] ? "; add the missing ones" : "");
+                              name, w->sg[g].id, "%zu ingress rule(s)%s%s", n,
+                              missing && !t->sg[g] ? "; add the missing ones" : "",
+                              stale ? "; revoke the ports no listener uses" : "");
     }
 }
 
@@ -983,6 +1004,9 @@ static void shell_add_rules_and_assocs(struct paas *p, struct shell_world *w,
         size_t n = shell_missing_rules(p, w, (enum shell_sg)g, add);
         if (n > 0)
             ec2_authorize_ingress(b, w->sg[g].id, add, n);
+        n = g == SG_ELB ? shell_stale_elb_rules(p, w, add) : 0;
+        if (n > 0)
+            ec2_revoke_ingress(b, w->sg[g].id, add, n);
     }
     for (int z = 0; z < w->nz; z++) {
         if (t->assoc_pub[z])

@@ -278,6 +278,10 @@ for name in (LIVE, PRELIVE):
     check(f"policy-change/{name}: 80 http and 8443 ssl (TCP to the instances) only",
           [l[:5] for l in listeners(name)] == [(80, "HTTP", 80, "HTTP", None),
                                                (8443, "SSL", 8443, "TCP", CERT1)], listeners(name))
+sg = ec2.describe_security_groups(Filters=[{"Name": "tag:paasctl:paas", "Values": [NAME]},
+                                           {"Name": "tag:paasctl:role", "Values": ["sg-elb"]}])
+ports = sorted(p["FromPort"] for p in sg["SecurityGroups"][0]["IpPermissions"])
+check("policy-change/sg-elb opens 80 and 8443, no longer 443 and 8080", ports == [80, 8443], ports)
 for name in (LIVE, PRELIVE):
     pols = [p["PolicyName"] for p in elb.describe_load_balancer_policies(LoadBalancerName=name)["PolicyDescriptions"]
             if p["PolicyName"].startswith("paasctl-")]
