@@ -23,16 +23,32 @@ static int elb_xml_int(const xmlNode *n, const char *path)
     return util_leading_int(v, 0);
 }
 
-/* Listeners, health check, subnets and group: what `up shell` compares. */
+/* One ListenerDescriptions member: the listener and its first policy. */
+static void elb_parse_listener(xmlNode *it, struct elb_listener *l)
+{
+    xmlNode *pol = aws_xml_first(aws_xml_child(it, "PolicyNames"), "member");
+    l->lb_port = elb_xml_int(it, "Listener/LoadBalancerPort");
+    l->instance_port = elb_xml_int(it, "Listener/InstancePort");
+    aws_xml_text(it, "Listener/Protocol", l->protocol, sizeof(l->protocol));
+    aws_xml_text(it, "Listener/InstanceProtocol", l->instance_protocol,
+                 sizeof(l->instance_protocol));
+    aws_xml_text(it, "Listener/SSLCertificateId", l->cert_arn, sizeof(l->cert_arn));
+    if (pol)
+        aws_xml_text(pol, "", l->policy, sizeof(l->policy));
+}
+
+/* Listeners, policies, health check, subnets and group: what `up shell`
+ * compares. */
 static void elb_parse_config(xmlNode *m, struct elb_lb *lb)
 {
     xmlNode *set = aws_xml_child(m, "ListenerDescriptions");
     for (xmlNode *it = aws_xml_first(set, "member");
-         it && lb->n_listeners < ELB_MAX_LISTENERS; it = aws_xml_next(it, "member")) {
-        struct elb_listener *l = &lb->listeners[lb->n_listeners++];
-        l->lb_port = elb_xml_int(it, "Listener/LoadBalancerPort");
-        l->instance_port = elb_xml_int(it, "Listener/InstancePort");
-    }
+         it && lb->n_listeners < ELB_MAX_LISTENERS; it = aws_xml_next(it, "member"))
+        elb_parse_listener(it, &lb->listeners[lb->n_listeners++]);
+    set = aws_xml_path(m, "Policies/OtherPolicies");
+    for (xmlNode *it = aws_xml_first(set, "member");
+         it && lb->n_policies < ELB_MAX_POLICIES; it = aws_xml_next(it, "member"))
+        aws_xml_text(it, "", lb->policies[lb->n_policies++], sizeof(lb->policies[0]));
     aws_xml_text(m, "HealthCheck/Target", lb->health.target, sizeof(lb->health.target));
     lb->health.interval = elb_xml_int(m, "HealthCheck/Interval");
     lb->health.timeout = elb_xml_int(m, "HealthCheck/Timeout");
@@ -367,12 +383,16 @@ int elb_delete(struct aws_client *c, const char *lb, struct err *e)
 /* ---- creates and updates ---------------------------------------------------- */
 
 static void elb_query_listeners(struct aws_query *q, const struct elb_listener *l,
-                                size_t n, const char *proto)
+                                size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         char port[16];
-        aws_query_addf(q, proto, "Listeners.member.%zu.Protocol", i + 1);
-        aws_query_addf(q, proto, "Listeners.member.%zu.InstanceProtocol", i + 1);
+        aws_query_addf(q, l[i].protocol[0] ? l[i].protocol : "HTTP",
+                       "Listeners.member.%zu.Protocol", i + 1);
+        aws_query_addf(q, l[i].instance_protocol[0] ? l[i].instance_protocol : "HTTP",
+                       "Listeners.member.%zu.InstanceProtocol", i + 1);
+        if (l[i].cert_arn[0])
+            aws_query_addf(q, l[i].cert_arn, "Listeners.member.%zu.SSLCertificateId", i + 1);
         snprintf(port, sizeof(port), "%d", l[i].lb_port);
         aws_query_addf(q, port, "Listeners.member.%zu.LoadBalancerPort", i + 1);
         snprintf(port, sizeof(port), "%d", l[i].instance_port);
@@ -388,8 +408,7 @@ struct aws_batch_item *elb_create(struct aws_batch *b, const struct elb_spec *s)
     struct aws_batch_item *it = aws_batch_add(b, AWS_ELB, "CreateLoadBalancer", 0);
     it->id_path = "CreateLoadBalancerResult/DNSName";
     aws_query_add(&it->q, "LoadBalancerName", s->name);
-    elb_query_listeners(&it->q, s->listeners, s->n_listeners,
-                        s->protocol ? s->protocol : "HTTP");
+    elb_query_listeners(&it->q, s->listeners, s->n_listeners);
     for (size_t i = 0; i < s->n_subnets; i++)
         aws_query_addf(&it->q, s->subnets[i], "Subnets.member.%zu", i + 1);
     aws_query_add(&it->q, "SecurityGroups.member.1", s->security_group);
@@ -444,7 +463,7 @@ struct aws_batch_item *elb_create_listeners(struct aws_batch *b, const char *lb,
     struct aws_batch_item *it = aws_batch_add(b, AWS_ELB,
                                               "CreateLoadBalancerListeners", 1);
     aws_query_add(&it->q, "LoadBalancerName", lb);
-    elb_query_listeners(&it->q, l, n, "HTTP");
+    elb_query_listeners(&it->q, l, n);
     return it;
 }
 
@@ -459,5 +478,43 @@ struct aws_batch_item *elb_delete_listeners(struct aws_batch *b, const char *lb,
         snprintf(port, sizeof(port), "%d", lb_ports[i]);
         aws_query_addf(&it->q, port, "LoadBalancerPorts.member.%zu", i + 1);
     }
+    return it;
+}
+
+struct aws_batch_item *elb_create_ssl_policy(struct aws_batch *b, const char *lb,
+                                             const char *policy_name,
+                                             const char *reference)
+{
+    /* Not resent blindly: a resend after success says DuplicatePolicyName;
+     * up reads the balancer's policies on its next run instead. */
+    struct aws_batch_item *it = aws_batch_add(b, AWS_ELB, "CreateLoadBalancerPolicy", 0);
+    aws_query_add(&it->q, "LoadBalancerName", lb);
+    aws_query_add(&it->q, "PolicyName", policy_name);
+    aws_query_add(&it->q, "PolicyTypeName", "SSLNegotiationPolicyType");
+    aws_query_add(&it->q, "PolicyAttributes.member.1.AttributeName",
+                  "Reference-Security-Policy");
+    aws_query_add(&it->q, "PolicyAttributes.member.1.AttributeValue", reference);
+    return it;
+}
+
+struct aws_batch_item *elb_set_listener_policy(struct aws_batch *b, const char *lb,
+                                               int lb_port, const char *policy_name)
+{
+    struct aws_batch_item *it = aws_batch_add(b, AWS_ELB,
+                                              "SetLoadBalancerPoliciesOfListener", 1);
+    char port[16];
+    snprintf(port, sizeof(port), "%d", lb_port);
+    aws_query_add(&it->q, "LoadBalancerName", lb);
+    aws_query_add(&it->q, "LoadBalancerPort", port);
+    aws_query_add(&it->q, "PolicyNames.member.1", policy_name);
+    return it;
+}
+
+struct aws_batch_item *elb_delete_policy(struct aws_batch *b, const char *lb,
+                                         const char *policy_name)
+{
+    struct aws_batch_item *it = aws_batch_add(b, AWS_ELB, "DeleteLoadBalancerPolicy", 1);
+    aws_query_add(&it->q, "LoadBalancerName", lb);
+    aws_query_add(&it->q, "PolicyName", policy_name);
     return it;
 }

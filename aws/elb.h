@@ -8,9 +8,16 @@
 
 #define ELB_MAX_MEMBERS 1024
 
+/* A listener as the API names it: Protocol HTTP/HTTPS/SSL/TCP, and the
+ * certificate of an HTTPS/SSL one. policy is what DescribeLoadBalancers
+ * reads back: the first of its PolicyNames ("" = none); senders ignore it. */
 struct elb_listener {
     int lb_port;
     int instance_port;
+    char protocol[8];           /* "" = HTTP */
+    char instance_protocol[8];  /* "" = HTTP */
+    char cert_arn[256];         /* SSLCertificateId, "" = none */
+    char policy[80];
 };
 
 struct elb_health_check {
@@ -20,6 +27,7 @@ struct elb_health_check {
 
 #define ELB_MAX_LISTENERS 8
 #define ELB_MAX_SUBNETS 8
+#define ELB_MAX_POLICIES 8
 
 struct elb_lb {
     char name[64];
@@ -30,8 +38,12 @@ struct elb_lb {
     size_t n_instances;
     char (*instances)[32];   /* malloc'd, n_instances ids sorted by id;
                               * elb_lb_release */
-    size_t n_listeners;      /* HTTP listeners; beyond ELB_MAX_LISTENERS dropped */
+    size_t n_listeners;      /* beyond ELB_MAX_LISTENERS dropped */
     struct elb_listener listeners[ELB_MAX_LISTENERS];
+    size_t n_policies;       /* Policies/OtherPolicies: the policies made on
+                              * this balancer (SSL negotiation ones among
+                              * them); beyond ELB_MAX_POLICIES dropped */
+    char policies[ELB_MAX_POLICIES][80];
     struct elb_health_check health;
     char vpc_id[32];
     size_t n_subnets;
@@ -112,8 +124,6 @@ struct elb_spec {
     const struct elb_tag *tags;
     size_t n_tags;
     const char *scheme;       /* "internal", or NULL = internet-facing */
-    const char *protocol;     /* both sides of every listener: NULL = HTTP;
-                               * "TCP" for a slot's API balancer */
 };
 
 struct aws_batch_item *elb_create(struct aws_batch *b, const struct elb_spec *s);
@@ -127,5 +137,18 @@ struct aws_batch_item *elb_create_listeners(struct aws_batch *b, const char *lb,
                                             size_t n);
 struct aws_batch_item *elb_delete_listeners(struct aws_batch *b, const char *lb,
                                             const int *lb_ports, size_t n);
+/* CreateLoadBalancerPolicy of type SSLNegotiationPolicyType whose only
+ * attribute, Reference-Security-Policy, names a predefined policy
+ * (ELBSecurityPolicy-*): the ELB then negotiates TLS as that one says. */
+struct aws_batch_item *elb_create_ssl_policy(struct aws_batch *b, const char *lb,
+                                             const char *policy_name,
+                                             const char *reference);
+/* SetLoadBalancerPoliciesOfListener: the listener on lb_port uses exactly
+ * policy_name (it replaces what the listener had). */
+struct aws_batch_item *elb_set_listener_policy(struct aws_batch *b, const char *lb,
+                                               int lb_port, const char *policy_name);
+/* DeleteLoadBalancerPolicy (a policy no listener uses any more). */
+struct aws_batch_item *elb_delete_policy(struct aws_batch *b, const char *lb,
+                                         const char *policy_name);
 
 #endif

@@ -21,6 +21,17 @@ static json_t *status_elb_json(const struct status_elb *s)
                      "out_of_service", (json_int_t)s->out_of_service);
 }
 
+/* The public alias record k, or null when it does not exist. */
+static json_t *status_dns_json(struct paas *p, const struct pdns *d, int k)
+{
+    char name[300];
+    if (!d->have[k])
+        return json_null();
+    pdns_name(p, k, name, sizeof(name));
+    return json_pack("{s:s, s:s, s:s, s:b}", "name", name, "alias_dns", d->rec[k].alias_dns,
+                     "alias_zone_id", d->rec[k].alias_zone_id, "ok", d->ok[k]);
+}
+
 static json_t *status_str_or_null(const char *s)
 {
     return s[0] ? json_string(s) : json_null();
@@ -82,6 +93,12 @@ static void status_print_json(struct paas *p, const struct status_report *r)
     json_object_set_new(d, "drift", status_drift_json(r));
     json_object_set_new(d, "unfinished_swap", status_swap_json(r));
     json_object_set_new(d, "duplicate", status_str_or_null(r->duplicate));
+    json_object_set_new(d, "public_dns",
+                        r->dns.have_zone
+                            ? json_pack("{s:s, s:o, s:o}", "zone_id", r->dns.zone.id,
+                                        "live", status_dns_json(p, &r->dns, PDNS_LIVE),
+                                        "prelive", status_dns_json(p, &r->dns, PDNS_PRELIVE))
+                            : json_null());
     json_object_set(d, "journal", r->journal ? r->journal : json_null());
     cmd_print_json(d);
     json_decref(d);
@@ -98,6 +115,30 @@ static void status_print_elb(const char *label, const struct status_elb *s,
     snprintf(counts, sizeof(counts), "%zu InService, %zu OutOfService",
              s->in_service, s->out_of_service);
     table_add(t, label, s->lb.name, s->lb.dns_name, counts);
+}
+
+/* The public names (SPEC.md "Clusters", DNS): what each aliases, and
+ * whether that is its ELB. */
+static void status_print_dns(struct paas *p, const struct status_report *r)
+{
+    static const char *const labels[PDNS_N] = { "live", "pre-live" };
+    struct table t;
+    if (!r->dns.have_zone) {
+        printf("public DNS: no public hosted zone %s\n\n", p->cfg.dns_zone);
+        return;
+    }
+    table_init(&t, 4);
+    table_add(&t, "PUBLIC NAME", "FOR", "ALIAS OF", "STATE");
+    for (int k = 0; k < PDNS_N; k++) {
+        char name[300];
+        pdns_name(p, k, name, sizeof(name));
+        table_add(&t, name, labels[k], r->dns.have[k] ? r->dns.rec[k].alias_dns : "-",
+                  !r->dns.have[k] ? "missing: run up shell"
+                  : r->dns.ok[k] ? "ok" : "not this ELB: run up shell");
+    }
+    table_print(&t);
+    table_release(&t);
+    putchar('\n');
 }
 
 static void status_print_slot(const struct status_report *r, const char *slot,
@@ -175,6 +216,7 @@ static void status_print_table(struct paas *p, const struct status_report *r)
     table_print(&t);
     table_release(&t);
     putchar('\n');
+    status_print_dns(p, r);
     table_init(&t, 5);
     table_add(&t, "SLOT", "ROLE", "INSTANCE", "STATE", "KUBERNETES");
     status_print_slot(r, "a", &t);

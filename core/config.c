@@ -381,6 +381,17 @@ static const char *config_check_elb_name(const char *v)
            "not starting or ending with '-'";
 }
 
+/* A predefined policy of the ELB (DescribeLoadBalancerPolicies without a
+ * name lists them): only the shape is checked here, AWS knows the names. */
+static const char *config_check_ssl_policy(const char *v)
+{
+    size_t len = strlen(v);
+    if (len > 18 && len < 64 && !strncmp(v, "ELBSecurityPolicy-", 18) &&
+        config_word(v + 18, len - 18, LOWER UPPER DIGIT "-", 45))
+        return NULL;
+    return "is not a predefined policy name like ELBSecurityPolicy-TLS-1-2-2017-01";
+}
+
 static const char *config_check_path(const char *v)
 {
     return (v[0] == '/' && config_printable(v, 0)) ? NULL : "is not a path starting with '/'";
@@ -663,21 +674,105 @@ static int config_item_cidr(struct config_parse *p, const struct config_key *k,
     return config_store_cidr(p, k, &arr[i], item);
 }
 
+/* The account field of an ARN: 12 digits. */
+static int config_arn_account(const char *s, size_t len)
+{
+    return len == 12 && config_digits(s, len);
+}
+
+/* The certificate of an https/ssl listener (SPEC.md "Configuration"):
+ * arn:PARTITION:acm:REGION:ACCOUNT:certificate/ID or
+ * arn:PARTITION:iam::ACCOUNT:server-certificate/[PATH/]NAME, PARTITION
+ * "aws" or "aws-..." (aws-cn, aws-us-gov). NULL if good, else why not. */
+static const char *config_check_cert_arn(const char *v)
+{
+    static const char *const why = "has no valid certificate ARN: want "
+        "arn:aws:acm:REGION:ACCOUNT:certificate/ID or "
+        "arn:aws:iam::ACCOUNT:server-certificate/NAME";
+    const char *f[6];
+    size_t len[6];
+    const char *s = v;
+    int i;
+    for (i = 0; i < 6; i++) {       /* the sixth field runs to the end */
+        const char *colon = i < 5 ? strchr(s, ':') : NULL;
+        f[i] = s;
+        len[i] = colon ? (size_t)(colon - s) : strlen(s);
+        if (i < 5 && !colon)
+            return why;
+        s += len[i] + 1;
+    }
+    if (len[0] != 3 || strncmp(f[0], "arn", 3) != 0 || len[1] < 3 ||
+        strncmp(f[1], "aws", 3) != 0 || (len[1] > 3 && f[1][3] != '-') ||
+        !config_all_in(f[1], len[1], LOWER "-") || !config_arn_account(f[4], len[4]))
+        return why;
+    if (len[2] == 3 && !strncmp(f[2], "acm", 3) && len[3] < 32 && len[3] &&
+        config_region_len(f[3]) == len[3] && !strncmp(f[5], "certificate/", 12) &&
+        f[5][12] && config_all_in(f[5] + 12, strlen(f[5] + 12), LOWER UPPER DIGIT "-"))
+        return NULL;
+    if (len[2] == 3 && !strncmp(f[2], "iam", 3) && len[3] == 0 &&
+        !strncmp(f[5], "server-certificate/", 19) && f[5][19] &&
+        config_all_in(f[5] + 19, strlen(f[5] + 19), LOWER UPPER DIGIT "+=,.@_/-"))
+        return NULL;
+    return why;
+}
+
+/* The protocol part of "LB:INST:https:ARN" into l; NULL or why not. */
+static const char *config_listener_tls(const char *rest, struct listener *l)
+{
+    const char *colon = strchr(rest, ':'), *why;
+    size_t n = colon ? (size_t)(colon - rest) : strlen(rest);
+    if (n == 5 && !strncmp(rest, "https", 5))
+        snprintf(l->protocol, sizeof(l->protocol), "HTTPS");
+    else if (n == 3 && !strncmp(rest, "ssl", 3))
+        snprintf(l->protocol, sizeof(l->protocol), "SSL");
+    else
+        return "is not LB_PORT:INSTANCE_PORT or LB_PORT:INSTANCE_PORT:https|ssl:CERT_ARN";
+    why = config_check_cert_arn(colon ? colon + 1 : "");
+    if (why)
+        return why;
+    snprintf(l->instance_protocol, sizeof(l->instance_protocol), "%s",
+             l->protocol[0] == 'S' ? "TCP" : "HTTP");
+    snprintf(l->cert_arn, sizeof(l->cert_arn), "%s", colon + 1);
+    return NULL;
+}
+
+/* Parses one listener entry into l; NULL if good, else why not. */
+static const char *config_listener_parse(const char *item, struct listener *l)
+{
+    const char *c1 = strchr(item, ':');
+    const char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+    memset(l, 0, sizeof(*l));
+    l->lb_port = c1 ? config_port(item, (size_t)(c1 - item)) : -1;
+    l->instance_port = c1 ? config_port(c1 + 1, c2 ? (size_t)(c2 - c1 - 1) : strlen(c1 + 1)) : -1;
+    if (l->lb_port < 0 || l->instance_port < 0)
+        return "is not LB_PORT:INSTANCE_PORT with ports 1..65535";
+    if (c2)
+        return config_listener_tls(c2 + 1, l);
+    /* SPEC.md "Configuration": 443 is where browsers expect TLS; plain
+     * HTTP there is a mistake, not a choice. */
+    if (l->lb_port == 443)
+        return "would serve plain HTTP on port 443: use 443:PORT:https:CERT_ARN";
+    snprintf(l->protocol, sizeof(l->protocol), "HTTP");
+    snprintf(l->instance_protocol, sizeof(l->instance_protocol), "HTTP");
+    return NULL;
+}
+
 static int config_item_listener(struct config_parse *p, const struct config_key *k,
                                 void *base, int i, const char *item)
 {
     struct listener *arr = (struct listener *)(void *)((char *)base + k->off);
-    const char *colon = strchr(item, ':');
-    int lb = colon ? config_port(item, (size_t)(colon - item)) : -1;
-    int inst = colon ? config_port(colon + 1, strlen(colon + 1)) : -1;
+    const char *why = config_listener_parse(item, &arr[i]);
     int j;
-    if (lb < 0 || inst < 0)
-        return config_bad(p, k, item, "is not LB_PORT:INSTANCE_PORT with ports 1..65535");
-    for (j = 0; j < i; j++)
-        if (arr[j].lb_port == lb)
+    if (why)
+        return config_bad(p, k, item, why);
+    for (j = 0; j < i; j++) {
+        if (arr[j].lb_port == arr[i].lb_port)
             return config_bad(p, k, item, "repeats a load balancer port");
-    arr[i].lb_port = lb;
-    arr[i].instance_port = inst;
+        /* The ELB API refuses HTTP and TCP to one instance port. */
+        if (arr[j].instance_port == arr[i].instance_port &&
+            strcmp(arr[j].instance_protocol, arr[i].instance_protocol) != 0)
+            return config_bad(p, k, item, "sends TCP and HTTP to the same instance port");
+    }
     return 0;
 }
 
@@ -748,6 +843,7 @@ static const struct config_key config_keys[] = {
     INT(GRP_ELB, "unhealthy_threshold", unhealthy_threshold, 2, 10, "2"),
     INT(GRP_ELB, "draining_timeout", draining_timeout, 1, 3600, "300"),
     INT(GRP_ELB, "swap_timeout", swap_timeout, 0, 3600, "0"),
+    STR(GRP_ELB, "ssl_policy", ssl_policy, config_check_ssl_policy, 0, NULL),
 
     CLUSTER_STR("ami", ami, config_check_ami),
     CLUSTER_STR("auth_type", auth_type, config_check_instance_type),
@@ -1088,6 +1184,20 @@ static int config_check_clusters(struct config_parse *p)
     return 0;
 }
 
+/* ssl_policy negotiates TLS: without an https/ssl listener it would
+ * silently do nothing. */
+static int config_check_ssl_policy_use(struct config_parse *p)
+{
+    const struct config *c = p->cfg;
+    for (int i = 0; i < c->n_listeners; i++)
+        if (c->listeners[i].cert_arn[0])
+            return 0;
+    if (!c->ssl_policy[0])
+        return 0;
+    return config_error(p, config_key_line(p, "elb", "ssl_policy"),
+                        "ssl_policy: '%s' needs an https or ssl listener", c->ssl_policy);
+}
+
 static int config_check_elb(struct config_parse *p)
 {
     struct config *c = p->cfg;
@@ -1101,7 +1211,7 @@ static int config_check_elb(struct config_parse *p)
     if (strcasecmp(c->live_name, c->prelive_name) == 0)
         return config_error(p, prelive ? prelive : live, "prelive_name: '%s' is the same as live_name",
                             c->prelive_name);
-    return 0;
+    return config_check_ssl_policy_use(p);
 }
 
 int config_default_kubeconfig(const struct config *cfg, const char *slot, char *out,

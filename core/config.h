@@ -18,9 +18,16 @@ struct cidr {
     char text[20];     /* canonical "a.b.c.d/n" */
 };
 
+/* One [elb] listener (SPEC.md "Configuration"): "LB:INST" is plain HTTP;
+ * "LB:INST:https|ssl:CERT_ARN" terminates TLS on the ELB with an ACM or
+ * IAM certificate, and the ELB speaks HTTP (https) or TCP (ssl) to the
+ * instances. Protocols are spelt as the ELB API spells them. */
 struct listener {
     int lb_port;
     int instance_port;
+    char protocol[8];          /* "HTTP", "HTTPS" or "SSL" */
+    char instance_protocol[8]; /* "HTTP" (for HTTP and HTTPS) or "TCP" (for SSL) */
+    char cert_arn[256];        /* "" for HTTP */
 };
 
 struct cluster_config {
@@ -75,6 +82,9 @@ struct config {
     int unhealthy_threshold;  /* default 2, 2..10 */
     int draining_timeout;     /* default 300, 1..3600 */
     int swap_timeout;         /* default 0 = derived */
+    char ssl_policy[64];      /* "" = the ELB's default; a predefined
+                               * ELBSecurityPolicy-* name, only with an
+                               * https/ssl listener */
 
     /* [cluster a], [cluster b]: index 0 = a, 1 = b */
     struct cluster_config cluster[2];

@@ -19,8 +19,10 @@
 #include "aws/batch.h"
 #include "aws/s3.h"
 #include "core/util.h"
+#include "plans/elb_listeners.h"
 #include "plans/slot.h"
 #include "plans/private_zone.h"
+#include "plans/public_dns.h"
 #include "plans/tags.h"
 #include "run/wait.h"
 
@@ -431,6 +433,7 @@ struct shell_todo {
     int zone;
     int lb[SHELL_N_LB], lb_health[SHELL_N_LB], lb_attrs[SHELL_N_LB];
     int lb_listeners[SHELL_N_LB];
+    struct lsn_policy lb_policy[SHELL_N_LB];    /* plans/elb_listeners.h */
     size_t d_vpc, d_pub[SHELL_Z], d_priv[SHELL_Z], d_igw, d_eip[SHELL_Z],
         d_nat[SHELL_Z], d_rtb_pub, d_rtb_priv[SHELL_Z], d_sg[SHELL_N_SG],
         d_bastion, d_zone, d_lb[SHELL_N_LB];
@@ -658,6 +661,25 @@ static size_t shell_missing_rules(const struct paas *p,
     return m;
 }
 
+/* The ELB group's rules from anywhere that no listener wants any more (a
+ * listener removed from [elb]): its ports would stay open for nothing. */
+static size_t shell_stale_elb_rules(const struct paas *p, const struct shell_world *w,
+                                    struct ec2_perm *out)
+{
+    struct ec2_perm want[SHELL_MAX_RULES];
+    size_t n = shell_rules(p, w, SG_ELB, want), m = 0;
+    for (size_t k = 0; w->have_sg[SG_ELB] && k < w->sg[SG_ELB].n_perms && m < SHELL_MAX_RULES;
+         k++) {
+        const struct ec2_perm *have = &w->sg[SG_ELB].perms[k];
+        int wanted = 0;
+        for (size_t i = 0; i < n && !wanted; i++)
+            wanted = shell_perm_eq(&want[i], have);
+        if (!wanted && strcmp(have->cidr, "0.0.0.0/0") == 0 && strcmp(have->proto, "tcp") == 0)
+            out[m++] = *have;
+    }
+    return m;
+}
+
 static void shell_decide_sgs(struct paas *p, struct shell_world *w,
                              struct shell_todo *t, struct diff *d)
 {
@@ -666,13 +688,15 @@ static void shell_decide_sgs(struct paas *p, struct shell_world *w,
         char name[128];
         size_t n = shell_rules(p, w, (enum shell_sg)g, want);
         size_t missing = shell_missing_rules(p, w, (enum shell_sg)g, want);
+        size_t stale = g == SG_ELB ? shell_stale_elb_rules(p, w, want) : 0;
         snprintf(name, sizeof(name), "%s-shell-%s", p->cfg.name,
                  shell_sg_role((enum shell_sg)g));
         t->sg[g] = !w->have_sg[g];
-        t->rules[g] = missing > 0;
+        t->rules[g] = missing > 0 || stale > 0;
         t->d_sg[g] = diff_add(d, shell_op(t->sg[g], t->rules[g]), "security-group",
-                              name, w->sg[g].id, "%zu ingress rule(s)%s", n,
-                              t->rules[g] && !t->sg[g] ? "; add the missing ones" : "");
+                              name, w->sg[g].id, "%zu ingress rule(s)%s%s", n,
+                              missing && !t->sg[g] ? "; add the missing ones" : "",
+                              stale ? "; revoke the ports no listener uses" : "");
     }
 }
 
@@ -715,56 +739,30 @@ static int shell_health_eq(const struct elb_health_check *a,
            a->unhealthy == b->unhealthy;
 }
 
-/* Listeners: out_add gets the configured ones missing, out_del the LB
- * ports of the ones that are not configured (or differ). */
-static void shell_listener_diff(const struct config *cfg, const struct elb_lb *lb,
-                                struct elb_listener *out_add, size_t *n_add,
-                                int *out_del, size_t *n_del)
-{
-    *n_add = *n_del = 0;
-    for (int i = 0; i < cfg->n_listeners; i++) {
-        int found = 0;
-        for (size_t k = 0; k < lb->n_listeners && !found; k++)
-            found = lb->listeners[k].lb_port == cfg->listeners[i].lb_port &&
-                    lb->listeners[k].instance_port == cfg->listeners[i].instance_port;
-        if (!found)
-            out_add[(*n_add)++] = (struct elb_listener){
-                cfg->listeners[i].lb_port, cfg->listeners[i].instance_port };
-    }
-    for (size_t k = 0; k < lb->n_listeners; k++) {
-        int found = 0;
-        for (int i = 0; i < cfg->n_listeners && !found; i++)
-            found = lb->listeners[k].lb_port == cfg->listeners[i].lb_port &&
-                    lb->listeners[k].instance_port == cfg->listeners[i].instance_port;
-        if (!found)
-            out_del[(*n_del)++] = lb->listeners[k].lb_port;
-    }
-}
-
 static void shell_decide_lbs(struct paas *p, struct shell_world *w,
                              struct shell_todo *t, struct diff *d)
 {
     struct elb_health_check want;
     shell_health_want(&p->cfg, &want);
     for (int l = 0; l < SHELL_N_LB; l++) {
-        struct elb_listener add[CONFIG_MAX_LISTENERS];
-        int del[ELB_MAX_LISTENERS];
-        size_t n_add, n_del;
+        struct lsn_diff ld;
         const struct elb_attrs *a = &w->attrs[l];
-        char what[160] = "";
+        char what[256] = "", lis[200];
         t->lb[l] = !w->have_lb[l];
-        shell_listener_diff(&p->cfg, &w->lb[l], add, &n_add, del, &n_del);
-        t->lb_listeners[l] = !t->lb[l] && (n_add || n_del);
+        lsn_diff(&p->cfg, t->lb[l] ? NULL : &w->lb[l], &ld);
+        lsn_policy_decide(&p->cfg, t->lb[l] ? NULL : &w->lb[l], &t->lb_policy[l]);
+        t->lb_listeners[l] = !t->lb[l] && (ld.n_add || ld.n_del);
         t->lb_health[l] = t->lb[l] || !shell_health_eq(&want, &w->lb[l].health);
         t->lb_attrs[l] = t->lb[l] || !a->cross_zone || !a->draining ||
                          a->draining_timeout != p->cfg.draining_timeout;
+        lsn_describe(&ld, &t->lb_policy[l], lis, sizeof(lis));
         if (!t->lb[l])
             snprintf(what, sizeof(what), "%s%s%s",
-                     t->lb_listeners[l] ? "; set listeners" : "",
                      t->lb_health[l] ? "; set health check" : "",
-                     t->lb_attrs[l] ? "; set cross-zone and draining" : "");
+                     t->lb_attrs[l] ? "; set cross-zone and draining" : "", lis);
         t->d_lb[l] = diff_add(d, shell_op(t->lb[l], t->lb_listeners[l] ||
-                                          t->lb_health[l] || t->lb_attrs[l]),
+                                          t->lb_health[l] || t->lb_attrs[l] ||
+                                          lsn_policy_todo(&t->lb_policy[l])),
                               "elb", shell_lb_name(p, (enum shell_lb)l), NULL,
                               "%s, %d listener(s), health %s, draining %d s%s",
                               l == LB_LIVE ? "live" : "pre-live", p->cfg.n_listeners,
@@ -1006,6 +1004,9 @@ static void shell_add_rules_and_assocs(struct paas *p, struct shell_world *w,
         size_t n = shell_missing_rules(p, w, (enum shell_sg)g, add);
         if (n > 0)
             ec2_authorize_ingress(b, w->sg[g].id, add, n);
+        n = g == SG_ELB ? shell_stale_elb_rules(p, w, add) : 0;
+        if (n > 0)
+            ec2_revoke_ingress(b, w->sg[g].id, add, n);
     }
     for (int z = 0; z < w->nz; z++) {
         if (t->assoc_pub[z])
@@ -1039,22 +1040,20 @@ static void shell_add_lbs(struct paas *p, struct shell_world *w,
 {
     const char *subnets[SHELL_Z];
     struct elb_listener lis[CONFIG_MAX_LISTENERS];
+    size_t n_lis = lsn_want(&p->cfg, lis);
     for (int z = 0; z < w->nz; z++)
         subnets[z] = w->pub[z].id;
-    for (int i = 0; i < p->cfg.n_listeners; i++)
-        lis[i] = (struct elb_listener){ p->cfg.listeners[i].lb_port,
-                                        p->cfg.listeners[i].instance_port };
     for (int l = 0; l < SHELL_N_LB; l++) {
-        struct elb_listener add[CONFIG_MAX_LISTENERS];
-        int del[ELB_MAX_LISTENERS];
-        size_t n_add, n_del;
+        struct lsn_diff ld;
         struct res_tags rt;
         struct elb_tag tags[5];
         struct elb_spec s;
         if (!t->lb[l]) {
-            shell_listener_diff(&p->cfg, &w->lb[l], add, &n_add, del, &n_del);
-            if (n_del)
-                elb_delete_listeners(b, w->lb[l].name, del, n_del);
+            /* In place: the differing listeners go now, round D makes the
+             * wanted ones (plans/elb_listeners.h). */
+            lsn_diff(&p->cfg, &w->lb[l], &ld);
+            if (ld.n_del)
+                elb_delete_listeners(b, w->lb[l].name, ld.del, ld.n_del);
             continue;
         }
         res_tags_init(&rt, p->cfg.name, "shell", "elb", NULL,
@@ -1062,7 +1061,7 @@ static void shell_add_lbs(struct paas *p, struct shell_world *w,
         snprintf(rt.name, sizeof(rt.name), "%s", shell_lb_name(p, (enum shell_lb)l));
         res_tags_elb(&rt, tags);
         s = (struct elb_spec){ .name = shell_lb_name(p, (enum shell_lb)l),
-                               .listeners = lis, .n_listeners = (size_t)p->cfg.n_listeners,
+                               .listeners = lis, .n_listeners = n_lis,
                                .subnets = subnets, .n_subnets = (size_t)w->nz,
                                .security_group = w->sg[SG_ELB].id, .tags = tags,
                                .n_tags = rt.n };
@@ -1184,20 +1183,25 @@ static int shell_round_d(struct paas *p, struct shell_world *w,
     shell_health_want(&p->cfg, &hc);
     for (int l = 0; l < SHELL_N_LB; l++) {
         const char *name = shell_lb_name(p, (enum shell_lb)l);
-        struct elb_listener add[CONFIG_MAX_LISTENERS];
-        int del[ELB_MAX_LISTENERS];
-        size_t n_add, n_del;
+        struct lsn_diff ld;
         if (t->lb_health[l])
             elb_configure_health_check(&b, name, &hc);
         if (t->lb_attrs[l])
             elb_modify_attrs(&b, name, &a);
         if (t->lb_listeners[l]) {
-            shell_listener_diff(&p->cfg, &w->lb[l], add, &n_add, del, &n_del);
-            if (n_add)
-                elb_create_listeners(&b, name, add, n_add);
+            lsn_diff(&p->cfg, &w->lb[l], &ld);
+            if (ld.n_add)
+                elb_create_listeners(&b, name, ld.add, ld.n_add);
         }
     }
     return shell_round(p, w, t, &b, d, "setting routes and ELB health checks", e);
+}
+
+/* After round D, when every wanted listener exists (plans/elb_listeners.h). */
+static int shell_apply_policies(struct paas *p, const struct shell_todo *t, struct err *e)
+{
+    const char *names[SHELL_N_LB] = { shell_lb_name(p, LB_LIVE), shell_lb_name(p, LB_PRELIVE) };
+    return lsn_policy_apply(&p->aws, names, t->lb_policy, SHELL_N_LB, e);
 }
 
 int plan_up_shell(struct paas *p, int apply, struct diff *d, struct err *e)
@@ -1205,6 +1209,7 @@ int plan_up_shell(struct paas *p, int apply, struct diff *d, struct err *e)
     struct shell_world *w = calloc(1, sizeof(*w));
     struct shell_todo *t = calloc(1, sizeof(*t));
     struct pzone pz;
+    struct pdns pd;
     int rc = -1;
     if (!w || !t) {
         free(w);
@@ -1212,10 +1217,12 @@ int plan_up_shell(struct paas *p, int apply, struct diff *d, struct err *e)
         return err_set(e, ERR_FAILED, "out of memory");
     }
     if (shell_read(p, SHELL_READ_ALL, w, e) < 0 || pzone_read(p, &pz, e) < 0 ||
+        pdns_read(p, &w->zone, w->have_zone, w->lb, w->have_lb, &pd, e) < 0 ||
         shell_refuse_duplicates(w->dup, apply, d, e) < 0)
         goto out;
     shell_decide(p, w, t, d);
     pzone_decide(p, &pz, d);
+    pdns_decide(p, &pd, w->lb, w->have_lb, d);
     if (d->failed) {
         err_set(e, ERR_FAILED, "out of memory");
         goto out;
@@ -1230,8 +1237,8 @@ int plan_up_shell(struct paas *p, int apply, struct diff *d, struct err *e)
         wait_check_interrupt(p, "creating gateways, ELBs and the bastion", e) < 0 ||
         shell_round_c(p, w, t, d, e) < 0 ||
         wait_check_interrupt(p, "setting routes and health checks", e) < 0 ||
-        shell_round_d(p, w, t, d, e) < 0 ||
-        pzone_apply(p, &pz, w->vpc.id, d, e) < 0)
+        shell_round_d(p, w, t, d, e) < 0 || shell_apply_policies(p, t, e) < 0 ||
+        pzone_apply(p, &pz, w->vpc.id, d, e) < 0 || pdns_apply(p, &pd, &w->zone, d, e) < 0)
         goto out;
     rc = 0;
 out:

@@ -164,7 +164,9 @@ void slot_api_record_detail(const struct slot_api *a, char *out, size_t size)
 static int slot_api_create(struct paas *p, const char *slot, const struct shell_world *w,
                            const char *sg, struct slot_api *a, struct err *e)
 {
-    struct elb_listener lis = { SLOT_API_PORT, SLOT_API_PORT };
+    /* TCP both sides: TLS passes through to the API servers. */
+    struct elb_listener lis = { .lb_port = SLOT_API_PORT, .instance_port = SLOT_API_PORT,
+                                .protocol = "TCP", .instance_protocol = "TCP" };
     const char *subnets[SHELL_Z];
     struct res_tags rt;
     struct elb_tag tags[5];
@@ -178,7 +180,7 @@ static int slot_api_create(struct paas *p, const char *slot, const struct shell_
     s = (struct elb_spec){ .name = a->name, .listeners = &lis, .n_listeners = 1,
                            .subnets = subnets, .n_subnets = (size_t)w->nz,
                            .security_group = sg, .tags = tags, .n_tags = rt.n,
-                           .scheme = "internal", .protocol = "TCP" };
+                           .scheme = "internal" };
     aws_batch_init(&b);
     elb_create(&b, &s);
     rc = aws_batch_run(&p->aws, &b, e);

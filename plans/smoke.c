@@ -15,6 +15,7 @@
 #include "k8s/api.h"
 #include "k8s/client.h"
 #include "plans/kube.h"
+#include "plans/public_dns.h"
 #include "plans/tags.h"
 #include "run/wait.h"
 
@@ -35,6 +36,7 @@ struct smoke_ctx {
     size_t n_inst;
     struct elb_lb lb;               /* the ELB the slot's ingress belongs to */
     int have_lb;
+    int on_prelive;                 /* ...the pre-live one */
 };
 
 /* A reason listing offending objects, capped at SMOKE_NAMED names. */
@@ -418,11 +420,19 @@ static int smoke_http_get(const char *url, const char *host, const char *connect
 static void smoke_probe_host(struct smoke_ctx *s, const char *ingress, const char *host,
                              struct smoke_list *l)
 {
-    char url[600];
+    char url[600], name[300];
     long status;
     struct err e;
     err_init(&e);
-    snprintf(url, sizeof(url), "http://%s%s", s->lb.dns_name, s->p->cfg.smoke_path);
+    /* Without connect_to, through the slot's public name (SPEC.md
+     * "Clusters", DNS), i.e. the way users come; with it, the ELB's own
+     * name, which connect_to redirects. */
+    if (s->p->cfg.connect_to[0])
+        snprintf(name, sizeof(name), "%s", s->lb.dns_name);
+    else
+        pdns_host_for(s->p->cfg.dns_zone, s->on_prelive ? PDNS_PRELIVE : PDNS_LIVE, host, name,
+                      sizeof(name));
+    snprintf(url, sizeof(url), "http://%s%s", name, s->p->cfg.smoke_path);
     if (smoke_http_get(url, host, s->p->cfg.connect_to, SMOKE_HTTP_TIMEOUT_MS, &status, &e) < 0)
         smoke_list_add(l, "host %s (ingress %s): %s", host, ingress, e.msg);
     else if (status >= 500)
@@ -459,7 +469,8 @@ static void smoke_ingress(struct smoke_ctx *s, struct smoke_check *c)
             smoke_probe_host(s, name, host, &l);
         }
     }
-    snprintf(ok, sizeof(ok), "%zu ingress hosts answer below 500 via %s", hosts, s->lb.dns_name);
+    snprintf(ok, sizeof(ok), "%zu ingress hosts answer below 500 via %s%s", hosts,
+             s->p->cfg.connect_to[0] ? "" : "the public names of ", s->lb.dns_name);
     smoke_verdict(c, &l, ok);
     json_decref(items);
 }
@@ -490,6 +501,7 @@ static int smoke_read_aws(struct smoke_ctx *s, struct err *e)
             lb = s->p->cfg.live_name;
         else if (strcmp(s->inst[i].tags.traffic, "prelive") == 0)
             lb = s->p->cfg.prelive_name;
+        s->on_prelive = lb == s->p->cfg.prelive_name;
     }
     if (lb && elb_describe(&s->p->aws, &lb, 1, &s->lb, &found, e) < 0)
         return -1;

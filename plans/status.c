@@ -184,6 +184,19 @@ static void status_api_versions(struct paas *p, struct status_report *r)
     }
 }
 
+/* SPEC.md "Clusters": *.DNS_ZONE and *.prelive.DNS_ZONE, compared with
+ * the ELBs just read. */
+static int status_public_dns(struct paas *p, struct status_report *r, struct err *e)
+{
+    const struct elb_lb lbs[PDNS_N] = { r->live.lb, r->prelive.lb };
+    const int have[PDNS_N] = { r->live.exists, r->prelive.exists };
+    struct r53_zone zone;
+    int found;
+    if (r53_find_zone(&p->aws, p->cfg.dns_zone, &zone, &found, e) < 0)
+        return err_wrap(e, "public hosted zone %s", p->cfg.dns_zone);
+    return pdns_read(p, &zone, found, lbs, have, &r->dns, e);
+}
+
 int plan_status(struct paas *p, struct status_report *r, struct err *e)
 {
     char other[32];
@@ -191,7 +204,7 @@ int plan_status(struct paas *p, struct status_report *r, struct err *e)
     if (shell_find_vpc(p, &r->vpc, &r->have_shell, other, e) < 0 ||
         (r->have_shell && shell_find_duplicates(p, &r->vpc, other, r->duplicate,
                                                 sizeof(r->duplicate), e) < 0) ||
-        status_find_elbs(p, r, e) < 0 ||
+        status_find_elbs(p, r, e) < 0 || status_public_dns(p, r, e) < 0 ||
         status_find_instances(p, r, e) < 0 || status_state_bucket(p, r, e) < 0)
         return -1;
     status_traffic_slots(r);

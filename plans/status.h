@@ -8,6 +8,7 @@
 #include "aws/elb.h"
 #include <jansson.h>
 #include "plans/paas.h"
+#include "plans/public_dns.h"
 
 struct status_elb {
     int exists;
@@ -37,6 +38,8 @@ struct status_report {
     json_t *journal;                  /* the newest records, newest first */
     char api_version[2][64];          /* slot a, b: the API's /version when it
                                        * can be reached from here, else "" */
+    struct pdns dns;                  /* the public names of the ELBs (have_zone
+                                       * 0: no public zone DNS_ZONE) */
 };
 
 /* Reads the world and computes drift: an ingress node whose

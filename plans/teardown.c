@@ -21,6 +21,7 @@
 #include "core/util.h"
 #include "plans/elb_members.h"
 #include "plans/private_zone.h"
+#include "plans/public_dns.h"
 #include "plans/shell.h"
 #include "plans/slot.h"
 #include "plans/slot_api.h"
@@ -588,6 +589,7 @@ int plan_teardown_shell(struct paas *p, int apply, teardown_confirm_fn confirm,
     struct td_slot t[2];
     struct shell_world *w;
     struct pzone pz;
+    struct pdns pd;
     int rc = -1;
     if (td_shell_interlock(p, e) < 0)
         return -1;
@@ -604,8 +606,11 @@ int plan_teardown_shell(struct paas *p, int apply, teardown_confirm_fn confirm,
             goto out;
         td_slot_decide(&t[s], d);
     }
-    if (shell_read(p, SHELL_READ_ALL, w, e) < 0)
+    if (shell_read(p, SHELL_READ_ALL, w, e) < 0 ||
+        pdns_read(p, &w->zone, w->have_zone, w->lb, w->have_lb, &pd, e) < 0)
         goto out;
+    /* The public names first: they alias the ELBs deleted next. */
+    pdns_teardown_decide(p, &pd, d);
     td_shell_decide(p, w, d);
     if (pzone_teardown_decide(p, &pz, d, e) < 0)
         goto out;
@@ -617,7 +622,8 @@ int plan_teardown_shell(struct paas *p, int apply, teardown_confirm_fn confirm,
         goto out;
     if (td_slot_apply(p, &t[0], e) < 0 || td_slot_apply(p, &t[1], e) < 0)
         goto out;
-    rc = pzone_teardown_apply(p, &pz, e) < 0 ? -1 : td_shell_apply(p, w, e);
+    rc = pdns_teardown_apply(p, &pd, e) < 0 || pzone_teardown_apply(p, &pz, e) < 0
+             ? -1 : td_shell_apply(p, w, e);
 out:
     td_slot_release(&t[0]);
     td_slot_release(&t[1]);

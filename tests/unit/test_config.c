@@ -176,7 +176,7 @@ static void test_explicit_values(void)
     size_t i, n = 0;
     expect_good("elb, smoke, migrate set", append(
         "[elb]\n"
-        "live_name = Blue-1\nprelive_name = green-1\nlistener = 80:8080 , 443:8443\n"
+        "live_name = Blue-1\nprelive_name = green-1\nlistener = 80:8080 , 8443:8443\n"
         "health_target = TCP:8080\nhealth_interval = 30\nhealthy_threshold = 5\n"
         "swap_timeout = 0\n"
         "[smoke]\nnamespaces =\nconnect_to = a.example:80:127.0.0.1:18080\n"
@@ -184,7 +184,7 @@ static void test_explicit_values(void)
         "concurrency = 256\nqps = 10000\n"
         "[paas]\nendpoint = http://127.0.0.1:5000\n"));
     T_STREQ("live_name kept", cfg.live_name, "Blue-1");
-    T_OK("two listeners", cfg.n_listeners == 2 && cfg.listeners[1].lb_port == 443 &&
+    T_OK("two listeners", cfg.n_listeners == 2 && cfg.listeners[1].lb_port == 8443 &&
                               cfg.listeners[1].instance_port == 8443, "n %d", cfg.n_listeners);
     T_STREQ("tcp health target", cfg.health_target, "TCP:8080");
     T_INTEQ("swap timeout derived from settings", config_swap_timeout(&cfg), 30 * 5 * 3 + 60);
@@ -377,6 +377,71 @@ static void test_number_errors(void)
     expect_bad("interval too small", append("[elb]\nhealth_interval = 4\n"), 26, "health_interval");
     expect_bad("concurrency zero", append("[migrate]\nconcurrency = 0\n"), 26, "concurrency");
     expect_bad("smoke timeout zero", append("[smoke]\ntimeout = 0\n"), 26, "timeout");
+}
+
+#define ACM "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789"
+#define IAM "arn:aws:iam::123456789012:server-certificate/prod/www-2026"
+
+/* SPEC.md "Configuration": LB:INST:https|ssl:CERT_ARN terminates TLS on
+ * the ELB; the instance side is HTTP for https and TCP for ssl. */
+static void test_tls_listeners(void)
+{
+    const struct listener *l = cfg.listeners;
+    expect_good("https + http listeners", append("[elb]\nlistener = 80:80, 443:80:https:" ACM "\n"
+                                                 "ssl_policy = ELBSecurityPolicy-TLS-1-2-2017-01\n"));
+    T_INTEQ("two listeners", cfg.n_listeners, 2);
+    T_STREQ("plain one is HTTP", l[0].protocol, "HTTP");
+    T_STREQ("plain one has no certificate", l[0].cert_arn, "");
+    T_OK("https ports", l[1].lb_port == 443 && l[1].instance_port == 80, "%d:%d", l[1].lb_port,
+         l[1].instance_port);
+    T_STREQ("https protocol", l[1].protocol, "HTTPS");
+    T_STREQ("https instance protocol", l[1].instance_protocol, "HTTP");
+    T_STREQ("https certificate", l[1].cert_arn, ACM);
+    T_STREQ("ssl_policy kept", cfg.ssl_policy, "ELBSecurityPolicy-TLS-1-2-2017-01");
+    expect_good("ssl listener with an IAM certificate", append("[elb]\nlistener = 8883:1883:ssl:" IAM "\n"));
+    T_STREQ("ssl protocol", l[0].protocol, "SSL");
+    T_STREQ("ssl instance protocol", l[0].instance_protocol, "TCP");
+    T_STREQ("iam certificate", l[0].cert_arn, IAM);
+    T_STREQ("ssl_policy default", cfg.ssl_policy, "");
+    expect_good("other partition", append("[elb]\nlistener = 443:80:https:"
+                                          "arn:aws-us-gov:acm:us-gov-west-1:123456789012:certificate/ab-12\n"));
+    expect_good("443 to 443 over TLS", append("[elb]\nlistener = 443:443:ssl:" ACM "\n"));
+}
+
+static void test_tls_listener_errors(void)
+{
+    expect_bad("plain http on 443", append("[elb]\nlistener = 80:80, 443:80\n"), 26,
+               "listener: '443:80' would serve plain HTTP on port 443");
+    expect_bad("unknown protocol", append("[elb]\nlistener = 443:80:tls:" ACM "\n"), 26,
+               "listener: '443:80:tls:" ACM "' is not LB_PORT");
+    expect_bad("https without certificate", append("[elb]\nlistener = 443:80:https\n"), 26,
+               "listener: '443:80:https' has no valid certificate ARN");
+    expect_bad("https with empty certificate", append("[elb]\nlistener = 443:80:https:\n"), 26,
+               "has no valid certificate ARN");
+    expect_bad("acm arn without region", append("[elb]\nlistener = 443:80:https:"
+               "arn:aws:acm::123456789012:certificate/abc\n"), 26, "has no valid certificate ARN");
+    expect_bad("acm arn short account", append("[elb]\nlistener = 443:80:https:"
+               "arn:aws:acm:us-east-1:12345:certificate/abc\n"), 26, "has no valid certificate ARN");
+    expect_bad("acm arn wrong resource", append("[elb]\nlistener = 443:80:https:"
+               "arn:aws:acm:us-east-1:123456789012:key/abc\n"), 26, "has no valid certificate ARN");
+    expect_bad("iam arn with a region", append("[elb]\nlistener = 443:80:https:"
+               "arn:aws:iam:us-east-1:123456789012:server-certificate/x\n"), 26,
+               "has no valid certificate ARN");
+    expect_bad("not an aws partition", append("[elb]\nlistener = 443:80:https:"
+               "arn:gcp:acm:us-east-1:123456789012:certificate/abc\n"), 26,
+               "has no valid certificate ARN");
+    expect_bad("s3 arn", append("[elb]\nlistener = 443:80:https:arn:aws:s3:::bucket\n"), 26,
+               "has no valid certificate ARN");
+    expect_bad("tcp and http on one instance port",
+               append("[elb]\nlistener = 80:80, 8883:80:ssl:" ACM "\n"), 26,
+               "sends TCP and HTTP to the same instance port");
+    expect_bad("ssl_policy without tls", append("[elb]\nlistener = 80:80\n"
+               "ssl_policy = ELBSecurityPolicy-2016-08\n"), 27,
+               "ssl_policy: 'ELBSecurityPolicy-2016-08' needs an https or ssl listener");
+    expect_bad("ssl_policy default listener", append("[elb]\nssl_policy = ELBSecurityPolicy-2016-08\n"),
+               26, "needs an https or ssl listener");
+    expect_bad("ssl_policy not predefined", append("[elb]\nlistener = 443:80:https:" ACM "\n"
+               "ssl_policy = MyPolicy\n"), 27, "ssl_policy: 'MyPolicy' is not a predefined policy");
 }
 
 static void test_elb_errors(void)
@@ -586,6 +651,8 @@ int main(void)
     test_number_errors();
     test_seconds();
     test_elb_errors();
+    test_tls_listeners();
+    test_tls_listener_errors();
     test_cluster_keys();
     test_paths();
     test_cidr();
