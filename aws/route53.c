@@ -202,6 +202,26 @@ int r53_tag_zone(struct aws_client *c, const char *zone_id,
     return rc;
 }
 
+int r53_zone_tag(struct aws_client *c, const char *zone_id, const char *key,
+                 char *out, size_t size, struct err *e)
+{
+    char path[128], k[128];
+    xmlDoc *doc;
+    xmlNode *set;
+    out[0] = '\0';
+    snprintf(path, sizeof(path), "/2013-04-01/tags/hostedzone/%s", zone_id);
+    if (r53_call(c, "GET", path, NULL, NULL, "ListTagsForResource", 1, &doc, e) < 0)
+        return -1;
+    set = aws_xml_child(aws_xml_child(xmlDocGetRootElement(doc), "ResourceTagSet"), "Tags");
+    for (xmlNode *t = aws_xml_first(set, "Tag"); t; t = aws_xml_next(t, "Tag")) {
+        aws_xml_text(t, "Key", k, sizeof(k));
+        if (strcmp(k, key) == 0)
+            aws_xml_text(t, "Value", out, size);
+    }
+    xmlFreeDoc(doc);
+    return 0;
+}
+
 int r53_delete_zone(struct aws_client *c, const char *zone_id, struct err *e)
 {
     char path[128];

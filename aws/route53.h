@@ -35,6 +35,10 @@ int r53_create_zone(struct aws_client *c, const char *dns_name,
 int r53_tag_zone(struct aws_client *c, const char *zone_id,
                  const char *const *keys, const char *const *values, size_t n,
                  struct err *e);
+/* ListTagsForResource of a hosted zone: the value of tag key into out
+ * ("" when the zone has no such tag). One call. */
+int r53_zone_tag(struct aws_client *c, const char *zone_id, const char *key,
+                 char *out, size_t size, struct err *e);
 /* DeleteHostedZone; a zone that is gone already is success. The zone must
  * hold only its SOA and NS records. */
 int r53_delete_zone(struct aws_client *c, const char *zone_id, struct err *e);

@@ -452,9 +452,6 @@ static void td_shell_decide(struct paas *p, struct shell_world *w, struct diff *
     if (w->have_bastion)
         diff_add(d, DIFF_DESTROY, "instance", w->bastion.tags.name, w->bastion.id, "bastion");
     td_shell_decide_network(w, d);
-    if (w->have_zone)
-        diff_add(d, DIFF_DESTROY, "dns-zone", p->cfg.dns_zone, w->zone.id,
-                 "with every record in it");
     if (w->have_bucket)
         diff_add(d, DIFF_DESTROY, "bucket", p->cfg.state_bucket, NULL,
                  "state bucket: the lock and the journal go with it");
@@ -541,40 +538,85 @@ static int td_shell_subnets_groups_vpc(struct paas *p, struct shell_world *w,
     return td_run(p, &b, 1, "deleting the VPC", e);
 }
 
-static int td_shell_zone(struct paas *p, struct shell_world *w, struct err *e)
+/* The public zone DNS_ZONE goes only when paasctl made it (its
+ * paasctl:paas tag names this paas) and, once the two public names are
+ * gone, it holds nothing but its SOA and NS: an operator's own zone, and
+ * any record someone else put in it, are kept. */
+struct td_zone {
+    int have, drop;
+    char owner[32];          /* its paasctl:paas tag, "" = none */
+    size_t n_foreign;        /* records neither SOA/NS nor the public names */
+    char foreign[272];       /* the first of them: "NAME TYPE" */
+};
+
+static int td_zone_is_public_name(const struct pdns *pd, const struct r53_record *r)
 {
-    struct r53_record *all, *mine;
-    size_t n, k = 0;
-    int rc;
-    if (!w->have_zone)
-        return 0;
-    if (r53_list_records(&p->aws, w->zone.id, &all, &n, e) < 0)
-        return -1;
-    mine = calloc(n + 1, sizeof(*mine));
-    if (!mine) {
-        free(all);
-        return err_set(e, ERR_FAILED, "out of memory");
-    }
-    /* A zone is deleted only when it holds nothing but its SOA and NS. */
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(all[i].type, "SOA") != 0 && strcmp(all[i].type, "NS") != 0)
-            mine[k++] = all[i];
-    free(all);
-    rc = k ? td_delete_records(p, w->zone.id, mine, k, e) : 0;
-    free(mine);
-    if (rc == 0 && r53_delete_zone(&p->aws, w->zone.id, e) < 0)
-        rc = err_wrap(e, "teardown, deleting hosted zone %s", p->cfg.dns_zone);
-    return rc;
+    for (int k = 0; k < PDNS_N; k++)
+        if (pd->have[k] && strcmp(pd->rec[k].name, r->name) == 0 &&
+            strcmp(pd->rec[k].type, r->type) == 0)
+            return 1;
+    return 0;
 }
 
-static int td_shell_apply(struct paas *p, struct shell_world *w, struct err *e)
+static int td_zone_read(struct paas *p, const struct shell_world *w, const struct pdns *pd,
+                        struct td_zone *z, struct err *e)
+{
+    struct r53_record *all;
+    size_t n;
+    memset(z, 0, sizeof(*z));
+    z->have = w->have_zone;
+    if (!z->have)
+        return 0;
+    if (r53_zone_tag(&p->aws, w->zone.id, TAG_PAAS, z->owner, sizeof(z->owner), e) < 0 ||
+        r53_list_records(&p->aws, w->zone.id, &all, &n, e) < 0)
+        return err_wrap(e, "teardown, reading hosted zone %s", p->cfg.dns_zone);
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(all[i].type, "SOA") == 0 || strcmp(all[i].type, "NS") == 0 ||
+            td_zone_is_public_name(pd, &all[i]))
+            continue;
+        if (z->n_foreign++ == 0)
+            snprintf(z->foreign, sizeof(z->foreign), "%s %s", all[i].name, all[i].type);
+    }
+    free(all);
+    z->drop = strcmp(z->owner, p->cfg.name) == 0 && z->n_foreign == 0;
+    return 0;
+}
+
+static void td_zone_decide(const struct paas *p, const struct shell_world *w,
+                           const struct td_zone *z, struct diff *d)
+{
+    if (!z->have)
+        return;
+    if (z->drop)
+        diff_add(d, DIFF_DESTROY, "dns-zone", p->cfg.dns_zone, w->zone.id,
+                 "made by paasctl; holds only its SOA and NS");
+    else if (strcmp(z->owner, p->cfg.name) != 0)
+        diff_add(d, DIFF_EXISTS, "dns-zone", p->cfg.dns_zone, w->zone.id,
+                 "kept: not made by this paas (%s %s); only its two names go",
+                 TAG_PAAS, z->owner[0] ? z->owner : "unset");
+    else
+        diff_add(d, DIFF_EXISTS, "dns-zone", p->cfg.dns_zone, w->zone.id,
+                 "kept: holds %zu record(s) paasctl did not make, e.g. %s",
+                 z->n_foreign, z->foreign);
+}
+
+static int td_zone_apply(struct paas *p, const struct shell_world *w, const struct td_zone *z,
+                         struct err *e)
+{
+    if (z->drop && r53_delete_zone(&p->aws, w->zone.id, e) < 0)
+        return err_wrap(e, "teardown, deleting hosted zone %s", p->cfg.dns_zone);
+    return 0;
+}
+
+static int td_shell_apply(struct paas *p, struct shell_world *w, const struct td_zone *z,
+                          struct err *e)
 {
     for (int l = 0; l < SHELL_N_LB; l++)
         if (w->have_lb[l] && elb_delete(&p->aws, w->lb[l].name, e) < 0)
             return err_wrap(e, "teardown, deleting load balancer %s", w->lb[l].name);
     if (td_terminate(p, "shell", w->bastions_seen, w->n_bastions_seen, e) < 0 ||
         td_shell_nats(p, w, e) < 0 || td_shell_routes_igw(p, w, e) < 0 ||
-        td_shell_subnets_groups_vpc(p, w, e) < 0 || td_shell_zone(p, w, e) < 0)
+        td_shell_subnets_groups_vpc(p, w, e) < 0 || td_zone_apply(p, w, z, e) < 0)
         return -1;
     /* Last: the bucket holds this run's lock, which goes with it. */
     if (w->have_bucket && s3_empty_and_delete(&p->aws, p->cfg.state_bucket, e) < 0)
@@ -590,6 +632,7 @@ int plan_teardown_shell(struct paas *p, int apply, teardown_confirm_fn confirm,
     struct shell_world *w;
     struct pzone pz;
     struct pdns pd;
+    struct td_zone z;
     int rc = -1;
     if (td_shell_interlock(p, e) < 0)
         return -1;
@@ -607,11 +650,13 @@ int plan_teardown_shell(struct paas *p, int apply, teardown_confirm_fn confirm,
         td_slot_decide(&t[s], d);
     }
     if (shell_read(p, SHELL_READ_ALL, w, e) < 0 ||
-        pdns_read(p, &w->zone, w->have_zone, w->lb, w->have_lb, &pd, e) < 0)
+        pdns_read(p, &w->zone, w->have_zone, w->lb, w->have_lb, &pd, e) < 0 ||
+        td_zone_read(p, w, &pd, &z, e) < 0)
         goto out;
     /* The public names first: they alias the ELBs deleted next. */
     pdns_teardown_decide(p, &pd, d);
     td_shell_decide(p, w, d);
+    td_zone_decide(p, w, &z, d);
     if (pzone_teardown_decide(p, &pz, d, e) < 0)
         goto out;
     if (!apply || !diff_changes(d)) {
@@ -623,7 +668,7 @@ int plan_teardown_shell(struct paas *p, int apply, teardown_confirm_fn confirm,
     if (td_slot_apply(p, &t[0], e) < 0 || td_slot_apply(p, &t[1], e) < 0)
         goto out;
     rc = pdns_teardown_apply(p, &pd, e) < 0 || pzone_teardown_apply(p, &pz, e) < 0
-             ? -1 : td_shell_apply(p, w, e);
+             ? -1 : td_shell_apply(p, w, &z, e);
 out:
     td_slot_release(&t[0]);
     td_slot_release(&t[1]);

@@ -311,6 +311,46 @@ first_elb = next((i for i, l in enumerate(order) if " elb " in f" {l} "), len(or
 check("teardown-shell/the records come before the ELBs",
       [i for i, l in enumerate(order) if "dns-record" in l and "*." in l] == [0, 1] and first_elb > 1, order)
 check("teardown-shell/records gone", alias_records() == {}, alias_records())
+check("teardown-shell/the zone paasctl made is gone", public_zone() is None, public_zone())
+
+# ---- an operator's own public zone survives teardown shell ----------------------------
+# The zone DNS_ZONE existed before paasctl (no paasctl:paas tag) and holds a
+# record of the operator's: teardown shell deletes only the two public names.
+own = r53.create_hosted_zone(Name=ZONE, CallerReference="operator-zone")["HostedZone"]["Id"]
+r53.change_resource_record_sets(HostedZoneId=own, ChangeBatch={"Changes": [{
+    "Action": "CREATE", "ResourceRecordSet": {
+        "Name": f"www.{ZONE}", "Type": "A", "TTL": 300,
+        "ResourceRecords": [{"Value": "192.0.2.10"}]}}]})
+rc, out, err = run("up", "shell")
+check("own-zone/up shell uses the existing zone", rc == 0 and public_zone() == own and
+      len(alias_records()) == 2, err[-1500:])
+rc, out, err = run("teardown", "shell", "--yes")
+check("own-zone/teardown shell exits 0", rc == 0, err[-1500:])
+check("own-zone/says the zone is kept and why", "kept: not made by this paas" in out, out)
+check("own-zone/the zone is still there", public_zone() == own, public_zone())
+left = {(r["Name"], r["Type"]) for r in r53.list_resource_record_sets(HostedZoneId=own)
+        ["ResourceRecordSets"]} if public_zone() else set()
+check("own-zone/the operator's record is kept, the two names are gone",
+      (f"www.{ZONE}.", "A") in left and alias_records() == {}, left)
+
+# A record someone added to the zone paasctl made keeps that zone too.
+WWW = {"Name": f"www.{ZONE}", "Type": "A", "TTL": 300, "ResourceRecords": [{"Value": "192.0.2.10"}]}
+r53.change_resource_record_sets(HostedZoneId=own, ChangeBatch={"Changes": [
+    {"Action": "DELETE", "ResourceRecordSet": WWW}]})
+r53.delete_hosted_zone(Id=own)
+rc, out, err = run("up", "shell")
+made = public_zone()
+check("foreign-record/up shell makes the zone", rc == 0 and made and made != own, err[-1500:])
+r53.change_resource_record_sets(HostedZoneId=made, ChangeBatch={"Changes": [
+    {"Action": "CREATE", "ResourceRecordSet": WWW}]})
+rc, out, err = run("teardown", "shell", "--yes")
+check("foreign-record/teardown shell keeps the zone and names the record",
+      rc == 0 and public_zone() == made and "kept: holds 1 record(s) paasctl did not make" in out
+      and f"www.{ZONE}." in out, out + err[-1500:])
+# The shell is gone (the state bucket too), the zone stays for its owner.
+r53.change_resource_record_sets(HostedZoneId=made, ChangeBatch={"Changes": [
+    {"Action": "DELETE", "ResourceRecordSet": WWW}]})
+r53.delete_hosted_zone(Id=made)
 
 # ---- cutover leaves DNS alone (a fresh shell, slot a, first cutover) -----------------
 rc, out, err = run("up", "shell")
@@ -328,6 +368,7 @@ check("cutover/records unchanged", alias_records() == before, (before, alias_rec
 check("cutover/records still alias the ELBs",
       alias_records().get(f"*.{ZONE}.") == expected_alias(LIVE) and
       alias_records().get(f"*.prelive.{ZONE}.") == expected_alias(PRELIVE))
+
 proxy.stop()
 r53proxy.stop()
 done()
