@@ -21,6 +21,7 @@
 #include "core/util.h"
 #include "plans/slot.h"
 #include "plans/private_zone.h"
+#include "plans/shell_endpoint.h"
 #include "plans/tags.h"
 #include "run/wait.h"
 
@@ -1205,6 +1206,7 @@ int plan_up_shell(struct paas *p, int apply, struct diff *d, struct err *e)
     struct shell_world *w = calloc(1, sizeof(*w));
     struct shell_todo *t = calloc(1, sizeof(*t));
     struct pzone pz;
+    struct vpce ve;
     int rc = -1;
     if (!w || !t) {
         free(w);
@@ -1212,10 +1214,12 @@ int plan_up_shell(struct paas *p, int apply, struct diff *d, struct err *e)
         return err_set(e, ERR_FAILED, "out of memory");
     }
     if (shell_read(p, SHELL_READ_ALL, w, e) < 0 || pzone_read(p, &pz, e) < 0 ||
-        shell_refuse_duplicates(w->dup, apply, d, e) < 0)
+        vpce_read(p, w, &ve, e) < 0 || shell_refuse_duplicates(w->dup, apply, d, e) < 0)
         goto out;
     shell_decide(p, w, t, d);
     pzone_decide(p, &pz, d);
+    if (vpce_decide(p, w, &ve, apply, d, e) < 0)
+        goto out;
     if (d->failed) {
         err_set(e, ERR_FAILED, "out of memory");
         goto out;
@@ -1231,7 +1235,7 @@ int plan_up_shell(struct paas *p, int apply, struct diff *d, struct err *e)
         shell_round_c(p, w, t, d, e) < 0 ||
         wait_check_interrupt(p, "setting routes and health checks", e) < 0 ||
         shell_round_d(p, w, t, d, e) < 0 ||
-        pzone_apply(p, &pz, w->vpc.id, d, e) < 0)
+        pzone_apply(p, &pz, w->vpc.id, d, e) < 0 || vpce_apply(p, w, &ve, d, e) < 0)
         goto out;
     rc = 0;
 out:

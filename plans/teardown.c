@@ -22,6 +22,7 @@
 #include "plans/elb_members.h"
 #include "plans/private_zone.h"
 #include "plans/shell.h"
+#include "plans/shell_endpoint.h"
 #include "plans/slot.h"
 #include "plans/slot_iam.h"
 #include "plans/slot_net.h"
@@ -579,6 +580,7 @@ int plan_teardown_shell(struct paas *p, int apply, teardown_confirm_fn confirm,
     struct td_slot t[2];
     struct shell_world *w;
     struct pzone pz;
+    struct vpce ve;
     int rc = -1;
     if (td_shell_interlock(p, e) < 0)
         return -1;
@@ -598,7 +600,7 @@ int plan_teardown_shell(struct paas *p, int apply, teardown_confirm_fn confirm,
     if (shell_read(p, SHELL_READ_ALL, w, e) < 0)
         goto out;
     td_shell_decide(p, w, d);
-    if (pzone_teardown_decide(p, &pz, d, e) < 0)
+    if (pzone_teardown_decide(p, &pz, d, e) < 0 || vpce_teardown_decide(p, &ve, d, e) < 0)
         goto out;
     if (!apply || !diff_changes(d)) {
         rc = 0;
@@ -608,7 +610,9 @@ int plan_teardown_shell(struct paas *p, int apply, teardown_confirm_fn confirm,
         goto out;
     if (td_slot_apply(p, &t[0], e) < 0 || td_slot_apply(p, &t[1], e) < 0)
         goto out;
-    rc = pzone_teardown_apply(p, &pz, e) < 0 ? -1 : td_shell_apply(p, w, e);
+    /* The endpoint before the route tables and the VPC it holds. */
+    rc = pzone_teardown_apply(p, &pz, e) < 0 || vpce_teardown_apply(p, &ve, e) < 0
+         ? -1 : td_shell_apply(p, w, e);
 out:
     td_slot_release(&t[0]);
     td_slot_release(&t[1]);
