@@ -24,6 +24,13 @@ import urllib.request
 ROOT = os.environ.get("PAASCTL_ROOT") or os.path.dirname(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PAASCTL = os.environ.get("PAASCTL") or os.path.join(ROOT, "paasctl")
+MOTO_QUOTAS = os.path.join(ROOT, "tests", "lib", "moto_quotas.py")
+# Images moto ships in every region (its amis.json), so pre-flight finds
+# them: Ubuntu 16.04 amd64 for the nodes, Amazon Linux x86_64 for the
+# bastion, and an arm64 one that pre-flight must refuse.
+AMI_NODES = "ami-785db401"
+AMI_BASTION = "ami-760aaa0f"
+AMI_ARM64 = "ami-0e9271c829888680e"
 
 _failed = 0
 _passed = 0
@@ -149,6 +156,11 @@ class Moto:
         if record:
             env["MOTO_ENABLE_RECORDING"] = "True"
             env["MOTO_RECORDER_FILEPATH"] = os.path.join(self.workdir, "recording.jsonl")
+        # EC2's quotas for paasctl's pre-flight (tests/lib/moto_quotas.py):
+        # roomy by default, set_quotas() lowers them.
+        self.quotas_path = os.path.join(self.workdir, f"quotas-{id(self)}.json")
+        self.set_quotas()
+        env["PAASCTL_TEST_QUOTAS"] = self.quotas_path
         self._start(env)
         self.key_id, self.secret = "testing", "testing"
         if auth:
@@ -163,8 +175,8 @@ class Moto:
         another port."""
         for _ in range(attempts):
             log_path = os.path.join(self.workdir, f"moto-{self.port}.log")
-            self.proc = start_process(["moto_server", "-H", "127.0.0.1", "-p", str(self.port)],
-                                      env=env, log_path=log_path)
+            self.proc = start_process([sys.executable, MOTO_QUOTAS, "-H", "127.0.0.1",
+                                       "-p", str(self.port)], env=env, log_path=log_path)
             if _wait_own_listener(self.proc, log_path, f"Running on {self.url}") and \
                     wait_http(self.url + "/moto-api/"):
                 return
@@ -184,6 +196,16 @@ class Moto:
                                 "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
         key = iam.create_access_key(UserName="paasctl-test")["AccessKey"]
         self.key_id, self.secret = key["AccessKeyId"], key["SecretAccessKey"]
+
+    def set_quotas(self, vcpus=100000, eips=1000, default_only=(), deny=False):
+        """EC2's quotas as Service Quotas answers them from now on: vCPUs of
+        On-Demand standard instances (L-1216C47A) and Elastic IPs
+        (L-0263D0A3); default_only: codes only GetAWSDefaultServiceQuota
+        knows; deny: AccessDeniedException."""
+        with open(self.quotas_path + ".tmp", "w") as f:
+            json.dump({"L-1216C47A": vcpus, "L-0263D0A3": eips,
+                       "default_only": list(default_only), "deny": deny}, f)
+        os.replace(self.quotas_path + ".tmp", self.quotas_path)
 
     def client(self, service, region="us-east-1"):
         """An independent client (boto3) to check the world with."""
@@ -246,7 +268,7 @@ def cluster_section(slot, extra=""):
     return f"""
 [cluster {slot}]
 kubernetes_version = {"1.31.4" if slot == "a" else "1.32.4"}
-ami           = ami-0abcdef1234567890
+ami           = {AMI_NODES}
 auth_type     = t3.medium
 master_type   = m5.large
 ingress_type  = c5.large
@@ -276,7 +298,7 @@ public_subnets  = {public}
 private_subnets = {private}
 dns_zone        = {name}.paas.example.com
 admin_cidr      = 203.0.113.0/24
-bastion_ami     = ami-0123456789abcdef0
+bastion_ami     = {AMI_BASTION}
 bastion_type    = t3.micro
 
 [elb]
