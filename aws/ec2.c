@@ -108,6 +108,7 @@ static int ec2_fill_instance(xmlNode *it, void *rec, struct err *e)
     aws_xml_text(it, "privateDnsName", i->private_dns, sizeof(i->private_dns));
     aws_xml_text(it, "launchTime", i->launch_time, sizeof(i->launch_time));
     aws_xml_text(it, "amiLaunchIndex", i->ami_launch_index, sizeof(i->ami_launch_index));
+    aws_xml_text(it, "instanceLifecycle", i->lifecycle, sizeof(i->lifecycle));
     ec2_parse_tags(it, &i->tags);
     (void)e;
     return 0;

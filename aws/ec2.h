@@ -43,6 +43,7 @@ struct ec2_instance {
     char private_dns[256];
     char launch_time[32];  /* ISO 8601, sorts as text */
     char ami_launch_index[8];
+    char lifecycle[16];    /* "" on-demand, "spot", "scheduled", "capacity-block" */
     struct ec2_tags tags;
 };
 

@@ -142,7 +142,8 @@ static int preflight_check_image(struct paas *p, const char *ami, struct buf *b,
     return 0;
 }
 
-/* The vCPUs of the standard instances running or pending in the region. */
+/* The vCPUs of the On-Demand standard instances running or pending in the
+ * region (Spot instances count against quotas of their own). */
 static int preflight_running_vcpus(struct paas *p, long *out, struct err *e)
 {
     struct ec2_filter f[] = { { "instance-state-name", { "pending", "running", NULL } } };
@@ -156,7 +157,7 @@ static int preflight_running_vcpus(struct paas *p, long *out, struct err *e)
         return -1;
     for (size_t i = 0; i < n && rc == 0; i++) {
         size_t k = 0;
-        if (!preflight_standard_type(in[i].type))
+        if (!preflight_standard_type(in[i].type) || strcmp(in[i].lifecycle, "spot") == 0)
             continue;
         while (k < nt && strcmp(types[k], in[i].type) != 0)
             k++;
