@@ -12,62 +12,92 @@
 #include "aws/ec2.h"
 #include "aws/servicequotas.h"
 #include "core/buf.h"
-#include "plans/converge.h"
+#include "plans/shell.h"
 #include "plans/slot.h"
 
 #define PREFLIGHT_MAX_RUNNING_TYPES 256
 
 /* ---- what this run wants ---------------------------------------------------- */
 
-/* The type of the instance a `+ create` entry named name launches: the
- * bastion's for the shell, else its role's ("NAME-SLOT-ROLE-Z"). */
-static const char *preflight_type_of(const struct paas *p, const char *target,
-                                     const char *name)
-{
-    char prefix[96], role[32];
-    const char *rest, *dash;
-    int r, k = config_slot_index(target);
-    if (k < 0)
-        return p->cfg.bastion_type;
-    snprintf(prefix, sizeof(prefix), "%s-%s-", p->cfg.name, target);
-    if (strncmp(name, prefix, strlen(prefix)) != 0)
-        return NULL;
-    rest = name + strlen(prefix);
-    dash = strrchr(rest, '-');
-    snprintf(role, sizeof(role), "%.*s", dash ? (int)(dash - rest) : (int)strlen(rest), rest);
-    r = slot_role_of(role);
-    return r < 0 ? NULL : slot_cluster_role_type(&p->cfg.cluster[k], (enum slot_role)r);
-}
-
-static void preflight_add_type(struct preflight_want *w, const char *type)
+/* Adds launch new and start stopped instances of type to w. */
+static void preflight_add(struct preflight_want *w, const char *type, int launch, int start)
 {
     size_t i = 0;
     while (i < w->n_types && strcmp(w->types[i], type) != 0)
         i++;
     if (i == PREFLIGHT_MAX_TYPES)
-        return;   /* a config has at most five types; never reached */
+        return;   /* see PREFLIGHT_MAX_TYPES: a config has at most five types */
     if (i == w->n_types)
         snprintf(w->types[w->n_types++], sizeof(w->types[0]), "%s", type);
-    w->count[i]++;
+    w->count[i] += launch;
+    w->starts[i] += start;
 }
 
-void preflight_want_from_diff(const struct paas *p, const char *target,
-                              const struct diff *d, struct preflight_want *w)
+static int preflight_stopped(const struct ec2_instance *i)
+{
+    return strcmp(i->state, "stopped") == 0 || strcmp(i->state, "stopping") == 0;
+}
+
+/* Slot k's launches, role by role and zone by zone as slot.c decides them,
+ * and its stopped instances, which up starts. */
+static void preflight_want_slot(const struct paas *p, int k, const char *slot,
+                                const struct ec2_instance *in, size_t n,
+                                struct preflight_want *w)
+{
+    const struct cluster_config *cc = &p->cfg.cluster[k];
+    int have[SLOT_N_ROLES][CONFIG_MAX_ZONES] = { { 0 } };
+    for (size_t i = 0; i < n; i++) {
+        int r = slot_role_of(in[i].tags.role), z = shell_zone_index(&p->cfg, in[i].az);
+        if (strcmp(in[i].tags.paas, p->cfg.name) != 0 || strcmp(in[i].tags.slot, slot) != 0 ||
+            !slot_instance_alive(&in[i]) || r < 0 || z < 0)
+            continue;
+        have[r][z]++;
+        if (preflight_stopped(&in[i]))
+            preflight_add(w, in[i].type, 0, 1);
+    }
+    for (int r = 0; r < SLOT_N_ROLES; r++)
+        for (int z = 0; z < p->cfg.n_zones; z++) {
+            int count = slot_cluster_role_count(cc, (enum slot_role)r);
+            int launch = slot_spread(count, p->cfg.n_zones, z) - have[r][z];
+            if (launch <= 0)
+                continue;
+            preflight_add(w, slot_cluster_role_type(cc, (enum slot_role)r), launch, 0);
+            w->ami = cc->ami;
+        }
+}
+
+void preflight_want_instances(const struct paas *p, const char *target,
+                              const struct ec2_instance *in, size_t n,
+                              struct preflight_want *w)
 {
     int k = config_slot_index(target);
     memset(w, 0, sizeof(*w));
-    for (size_t i = 0; i < d->n; i++) {
-        const struct diff_item *it = &d->items[i];
-        const char *type;
-        if (it->op != DIFF_CREATE)
-            continue;
-        if (strcmp(it->kind, "elastic-ip") == 0)
-            w->eips++;
-        if (strcmp(it->kind, "instance") != 0 || !(type = preflight_type_of(p, target, it->name)))
-            continue;
-        preflight_add_type(w, type);
-        w->ami = k < 0 ? p->cfg.bastion_ami : p->cfg.cluster[k].ami;
+    if (k >= 0) {
+        preflight_want_slot(p, k, target, in, n, w);
+        return;
     }
+    /* The shell's one instance, found as shell.c finds it: by paas and
+     * role, any alive state (a stopped bastion is kept, not started). */
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(in[i].tags.paas, p->cfg.name) == 0 &&
+            strcmp(in[i].tags.role, "bastion") == 0 && slot_instance_alive(&in[i]))
+            return;
+    preflight_add(w, p->cfg.bastion_type, 1, 0);
+    w->ami = p->cfg.bastion_ami;
+}
+
+int preflight_want_eips(const struct paas *p, const struct ec2_address *a, size_t n)
+{
+    int have[CONFIG_MAX_ZONES] = { 0 }, want = 0;
+    for (size_t i = 0; i < n; i++) {
+        int z = shell_name_zone(p, &a[i].tags, "eip");
+        if (z >= 0 && strcmp(a[i].tags.paas, p->cfg.name) == 0 &&
+            strcmp(a[i].tags.role, "eip") == 0)
+            have[z] = 1;
+    }
+    for (int z = 0; z < p->cfg.n_zones; z++)
+        want += !have[z];
+    return want;
 }
 
 int preflight_standard_type(const char *type)
@@ -142,143 +172,164 @@ static int preflight_check_image(struct paas *p, const char *ami, struct buf *b,
     return 0;
 }
 
-/* The vCPUs of the On-Demand standard instances running or pending in the
- * region (Spot instances count against quotas of their own). */
-static int preflight_running_vcpus(struct paas *p, long *out, struct err *e)
-{
-    struct ec2_filter f[] = { { "instance-state-name", { "pending", "running", NULL } } };
-    struct ec2_instance *in;
+/* Every instance type the vCPU check needs, with how many of each run,
+ * this run launches and this run starts: the run's types first, then the
+ * ones running elsewhere in the region. */
+struct preflight_tally {
     const char *types[PREFLIGHT_MAX_RUNNING_TYPES];
-    int count[PREFLIGHT_MAX_RUNNING_TYPES] = { 0 }, vcpus[PREFLIGHT_MAX_RUNNING_TYPES];
-    size_t n, nt = 0;
-    int rc = 0;
-    *out = 0;
-    if (ec2_describe_instances(&p->aws, f, 1, &in, &n, e) < 0)
-        return -1;
-    for (size_t i = 0; i < n && rc == 0; i++) {
+    int running[PREFLIGHT_MAX_RUNNING_TYPES], vcpus[PREFLIGHT_MAX_RUNNING_TYPES];
+    size_t n;
+};
+
+/* The On-Demand standard instances pending or running in the region (Spot
+ * instances count against quotas of their own), added to t after w's types
+ * (the first w->n_types entries). */
+static int preflight_tally(const struct preflight_want *w, const struct ec2_instance *in,
+                           size_t n, struct preflight_tally *t, struct err *e)
+{
+    memset(t, 0, sizeof(*t));
+    for (size_t k = 0; k < w->n_types; k++)
+        t->types[t->n++] = w->types[k];
+    for (size_t i = 0; i < n; i++) {
         size_t k = 0;
-        if (!preflight_standard_type(in[i].type) || strcmp(in[i].lifecycle, "spot") == 0)
+        if (preflight_stopped(&in[i]) || !preflight_standard_type(in[i].type) ||
+            strcmp(in[i].lifecycle, "spot") == 0)
             continue;
-        while (k < nt && strcmp(types[k], in[i].type) != 0)
+        while (k < t->n && strcmp(t->types[k], in[i].type) != 0)
             k++;
         if (k == PREFLIGHT_MAX_RUNNING_TYPES)
-            rc = err_set(e, ERR_FAILED, "pre-flight: more than %d instance types running",
-                         PREFLIGHT_MAX_RUNNING_TYPES);
-        else if (k == nt)
-            types[nt++] = in[i].type;
-        if (rc == 0)
-            count[k]++;
-    }
-    if (rc == 0 && nt > 0)
-        rc = ec2_instance_type_vcpus(&p->aws, types, nt, vcpus, e);
-    for (size_t k = 0; rc == 0 && k < nt; k++)
-        *out += (long)count[k] * vcpus[k];
-    free(in);
-    return rc;
-}
-
-/* The vCPUs this run launches of the standard family, and how they add up
- * ("3 x m5.large = 6, ...") into what. A type EC2 does not offer is a
- * problem of its own (1). */
-static int preflight_new_vcpus(struct paas *p, const struct preflight_want *w, long *out,
-                               struct buf *what, struct buf *b, int *n, struct err *e)
-{
-    const char *types[PREFLIGHT_MAX_TYPES];
-    int vcpus[PREFLIGHT_MAX_TYPES];
-    *out = 0;
-    for (size_t i = 0; i < w->n_types; i++)
-        types[i] = w->types[i];
-    if (ec2_instance_type_vcpus(&p->aws, types, w->n_types, vcpus, e) < 0) {
-        if (strcmp(e->code, "InvalidInstanceType") != 0)
-            return -1;
-        preflight_problem(b, n, "instance types: %s", e->msg);
-        err_init(e);
-        return 1;
-    }
-    for (size_t i = 0; i < w->n_types; i++) {
-        if (!preflight_standard_type(types[i])) {
-            log_info(&p->log, "pre-flight: %s is not of the On-Demand standard family; "
-                     "its quota is not checked", types[i]);
-            continue;
-        }
-        buf_printf(what, "%s%d x %s = %d", *out ? ", " : "", w->count[i], types[i],
-                   w->count[i] * vcpus[i]);
-        *out += (long)w->count[i] * vcpus[i];
+            return err_set(e, ERR_FAILED, "pre-flight: more than %d instance types running",
+                           PREFLIGHT_MAX_RUNNING_TYPES);
+        if (k == t->n)
+            t->types[t->n++] = in[i].type;
+        t->running[k]++;
     }
     return 0;
 }
 
-static int preflight_check_vcpus(struct paas *p, const struct preflight_want *w,
-                                 struct buf *b, int *n, struct err *e)
+/* What this run adds of the standard family ("3 x m5.large = 6, 1 stopped
+ * x c5.large = 2, ...") into what, its vCPUs into *out. */
+static long preflight_new_vcpus(struct paas *p, const struct preflight_want *w,
+                                const struct preflight_tally *t, struct buf *what)
 {
-    long want = 0, running = 0;
+    long sum = 0;
+    for (size_t k = 0; k < w->n_types; k++) {
+        if (!preflight_standard_type(w->types[k])) {
+            log_info(&p->log, "pre-flight: %s is not of the On-Demand standard family; "
+                     "its quota is not checked", w->types[k]);
+            continue;
+        }
+        if (w->count[k])
+            buf_printf(what, "%s%d x %s = %d", what->len ? ", " : "", w->count[k],
+                       w->types[k], w->count[k] * t->vcpus[k]);
+        if (w->starts[k])
+            buf_printf(what, "%s%d stopped x %s = %d", what->len ? ", " : "", w->starts[k],
+                       w->types[k], w->starts[k] * t->vcpus[k]);
+        sum += (long)(w->count[k] + w->starts[k]) * t->vcpus[k];
+    }
+    return sum;
+}
+
+/* The vCPU quota against what runs plus what this run launches or starts:
+ * one DescribeInstanceTypes for all the types, and the quota only when the
+ * run adds standard vCPUs. A type EC2 does not offer is a problem of its
+ * own. */
+static int preflight_check_vcpus(struct paas *p, const struct preflight_want *w,
+                                 const struct ec2_instance *in, size_t n,
+                                 struct buf *b, int *np, struct err *e)
+{
+    struct preflight_tally t;
+    long want, running = 0;
     double quota = 0;
     struct buf what;
-    int rc;
+    if (preflight_tally(w, in, n, &t, e) < 0)
+        return -1;
+    if (ec2_instance_type_vcpus(&p->aws, t.types, t.n, t.vcpus, e) < 0) {
+        if (strcmp(e->code, "InvalidInstanceType") != 0)
+            return -1;
+        preflight_problem(b, np, "instance types: %s", e->msg);
+        err_init(e);
+        return 0;
+    }
+    for (size_t k = 0; k < t.n; k++)
+        running += (long)t.running[k] * t.vcpus[k];
     buf_init(&what);
-    rc = preflight_new_vcpus(p, w, &want, &what, b, n, e);
-    if (rc == 0 && want > 0 &&
-        (preflight_running_vcpus(p, &running, e) < 0 ||
-         preflight_quota(p, SQ_EC2_STANDARD_VCPUS, "Running On-Demand Standard (A, C, D, H, "
-                         "I, M, R, T, Z) instances", &quota, e) < 0))
-        rc = -1;
-    if (rc != 0 || want == 0) {
+    want = preflight_new_vcpus(p, w, &t, &what);
+    if (want > 0 && preflight_quota(p, SQ_EC2_STANDARD_VCPUS, "Running On-Demand Standard "
+                                    "(A, C, D, H, I, M, R, T, Z) instances", &quota, e) < 0) {
         buf_release(&what);
-        return rc < 0 ? -1 : 0;
+        return -1;
     }
     log_debug(&p->log, 1, "pre-flight: vCPUs %ld running + %ld new, quota %.0f", running,
               want, quota);
-    if ((double)(running + want) > quota)
-        preflight_problem(b, n, "vCPUs: %ld wanted (%ld running in %s + %ld this run "
-                          "launches: %s), quota %.0f (Running On-Demand Standard "
+    if (want > 0 && (double)(running + want) > quota)
+        preflight_problem(b, np, "vCPUs: %ld wanted (%ld running in %s + %ld this run "
+                          "launches or starts: %s), quota %.0f (Running On-Demand Standard "
                           "instances, %s)", running + want, running, p->aws.region, want,
-                          what.data, quota, SQ_EC2_STANDARD_VCPUS);
+                          buf_str(&what), quota, SQ_EC2_STANDARD_VCPUS);
     buf_release(&what);
     return 0;
 }
 
-static int preflight_check_eips(struct paas *p, const struct preflight_want *w,
-                                struct buf *b, int *n, struct err *e)
+/* The Elastic IPs: the region's allocated ones, and the shell's among
+ * them, from the one DescribeAddresses; the quota only when the run
+ * allocates one. */
+static int preflight_check_eips(struct paas *p, struct buf *b, int *np, struct err *e)
 {
     struct ec2_address *a;
     size_t have;
+    int want;
     double quota;
     if (ec2_describe_addresses(&p->aws, NULL, 0, &a, &have, e) < 0)
         return -1;
+    want = preflight_want_eips(p, a, have);
     free(a);
+    if (want == 0)
+        return 0;
     if (preflight_quota(p, SQ_EC2_VPC_EIPS, "EC2-VPC Elastic IPs", &quota, e) < 0)
         return -1;
-    if ((double)(have + (size_t)w->eips) > quota)
-        preflight_problem(b, n, "Elastic IPs: %zu wanted (%zu allocated in %s + %d for the "
+    if ((double)(have + (size_t)want) > quota)
+        preflight_problem(b, np, "Elastic IPs: %zu wanted (%zu allocated in %s + %d for the "
                           "NAT gateways, one per zone), quota %.0f (EC2-VPC Elastic IPs, %s)",
-                          have + (size_t)w->eips, have, p->aws.region, w->eips, quota,
+                          have + (size_t)want, have, p->aws.region, want, quota,
                           SQ_EC2_VPC_EIPS);
     return 0;
 }
 
+/* The checks, in the order they are reported: the image, the vCPUs, the
+ * Elastic IPs (the shell's only). */
+static int preflight_checks(struct paas *p, const char *target, struct buf *b, int *np,
+                            struct err *e)
+{
+    struct ec2_filter f[] = {
+        { "instance-state-name", { "pending", "running", "stopping", "stopped", NULL } } };
+    struct ec2_instance *in;
+    struct preflight_want w;
+    size_t n;
+    int rc = 0;
+    if (ec2_describe_instances(&p->aws, f, 1, &in, &n, e) < 0)
+        return err_wrap(e, "pre-flight");
+    preflight_want_instances(p, target, in, n, &w);
+    if (w.ami)
+        rc = preflight_check_image(p, w.ami, b, np, e);
+    if (rc == 0 && w.n_types > 0)
+        rc = preflight_check_vcpus(p, &w, in, n, b, np, e);
+    free(in);
+    if (rc == 0 && config_slot_index(target) < 0)
+        rc = preflight_check_eips(p, b, np, e);
+    return rc;
+}
+
 int plan_preflight(struct paas *p, const char *target, struct err *e)
 {
-    struct diff d;
-    struct preflight_want w;
     struct buf b;
     int n = 0, rc;
     if (p->skip_preflight) {
         log_info(&p->log, "pre-flight checks skipped (--skip-preflight)");
         return 0;
     }
-    diff_init(&d, target);
-    rc = plan_up(p, target, 0, &d, e);
-    preflight_want_from_diff(p, target, &d, &w);
-    diff_release(&d);
-    if (rc < 0)
-        return err_wrap(e, "pre-flight");
     buf_init(&b);
-    if (w.ami)
-        rc = preflight_check_image(p, w.ami, &b, &n, e);
-    if (rc == 0 && w.n_types > 0)
-        rc = preflight_check_vcpus(p, &w, &b, &n, e);
-    if (rc == 0 && w.eips > 0)
-        rc = preflight_check_eips(p, &w, &b, &n, e);
+    rc = preflight_checks(p, target, &b, &n, e);
     if (rc == 0 && n > 0)
         rc = err_set(e, ERR_FAILED, "pre-flight: %d check%s failed, nothing was created "
                      "(fix them, ask AWS for a quota increase, or run with --skip-preflight "

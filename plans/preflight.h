@@ -1,33 +1,49 @@
 /* Pre-flight (README "Pre-flight"): before `up` (and `upgrade`'s up step)
  * makes anything, the checks of what AWS would refuse half-way through:
  * the On-Demand standard vCPU quota against what is running plus what this
- * run launches, the Elastic IP quota against the addresses this run
- * allocates, and the image the new instances boot (there, and x86_64).
- * Read-only: it reads the plan (`plan TARGET`'s diff), EC2 and Service
- * Quotas, and sends no mutating request. */
+ * run launches or starts, the Elastic IP quota against the addresses this
+ * run allocates, and the image the new instances boot (there, and x86_64).
+ * Read-only and cheap: what the run makes is worked out from the same
+ * account-wide DescribeInstances (and, for the shell, DescribeAddresses)
+ * the quota checks need anyway, not from a read of the whole plan. */
 #ifndef PLANS_PREFLIGHT_H
 #define PLANS_PREFLIGHT_H
 
-#include "plans/diff.h"
+#include "aws/ec2.h"
 #include "plans/paas.h"
 
+/* A slot has four types, the shell one; the rest is room for the types of
+ * stopped instances a changed configuration left behind. */
 #define PREFLIGHT_MAX_TYPES 16
 
-/* What one run of `up TARGET` would make that a quota or the image can
- * refuse, from its plan: instances by type, and Elastic IPs. */
+/* What one run of `up TARGET` would make or start that a quota or the image
+ * can refuse: instances by type, and Elastic IPs. */
 struct preflight_want {
     const char *ami;                 /* borrowed (config); NULL = no launch */
     size_t n_types;
     char types[PREFLIGHT_MAX_TYPES][32];
-    int count[PREFLIGHT_MAX_TYPES];
+    int count[PREFLIGHT_MAX_TYPES];  /* launched by this run */
+    int starts[PREFLIGHT_MAX_TYPES]; /* stopped ones of the slot it starts */
     int eips;
 };
 
-/* Fills w from d, the plan of target ("shell", "a", "b"): only its
- * `+ create` entries count, so a re-run that makes nothing wants nothing.
+/* Fills w's instances from in, the account's instances (any of pending,
+ * running, stopping, stopped): for target ("shell", "a", "b"), per role and
+ * zone, what the configuration asks for (slot_cluster_role_count spread by
+ * slot_spread; one bastion) less those of the role and zone tagged for this
+ * paas and slot, never below 0, as plan_up_slot / plan_up_shell decide it.
+ * A slot's stopped instances of a configured role and zone count as
+ * started (up starts the kept ones; an extra one is counted too, the safe
+ * side); the shell's stopped bastion is kept as it is. w->eips is 0.
  * A pure function, for the unit test. */
-void preflight_want_from_diff(const struct paas *p, const char *target,
-                              const struct diff *d, struct preflight_want *w);
+void preflight_want_instances(const struct paas *p, const char *target,
+                              const struct ec2_instance *in, size_t n,
+                              struct preflight_want *w);
+
+/* The Elastic IPs `up shell` allocates: one per zone, less the zones whose
+ * address (tagged for this paas, role eip, Name PAAS-shell-eip-Z) is among
+ * a, the account's addresses. Pure. */
+int preflight_want_eips(const struct paas *p, const struct ec2_address *a, size_t n);
 
 /* 1 when the instance type counts against the On-Demand standard quota
  * (families A, C, D, H, I, M, R, T, Z). */

@@ -48,7 +48,7 @@ void shell_world_release(struct shell_world *w)
 
 /* ---- reading ------------------------------------------------------------- */
 
-static int shell_zone_index(const struct config *cfg, const char *az)
+int shell_zone_index(const struct config *cfg, const char *az)
 {
     for (int z = 0; z < cfg->n_zones; z++)
         if (strcmp(cfg->zones[z], az) == 0)
@@ -56,8 +56,7 @@ static int shell_zone_index(const struct config *cfg, const char *az)
     return -1;
 }
 
-/* The zone index whose Name tag is PAAS-shell-<what>-<z+1>, or -1. */
-static int shell_name_zone(const struct paas *p, const struct ec2_tags *t,
+int shell_name_zone(const struct paas *p, const struct ec2_tags *t,
                            const char *what)
 {
     for (int z = 0; z < p->cfg.n_zones; z++) {

@@ -170,10 +170,14 @@ static void slot_plan_release(struct slot_plan *s)
     slot_iam_release(&s->iam);
 }
 
+int slot_cluster_role_count(const struct cluster_config *cc, enum slot_role r)
+{
+    return r == ROLE_INGRESS ? cc->ingress_count : r == ROLE_MINION ? cc->minion_count : 1;
+}
+
 static int slot_role_count(const struct slot_plan *s, int r)
 {
-    return r == ROLE_INGRESS ? s->cc->ingress_count
-         : r == ROLE_MINION ? s->cc->minion_count : 1;
+    return slot_cluster_role_count(s->cc, (enum slot_role)r);
 }
 
 const char *slot_cluster_role_type(const struct cluster_config *cc, enum slot_role r)
@@ -187,8 +191,7 @@ static const char *slot_role_type(const struct slot_plan *s, int r)
     return slot_cluster_role_type(s->cc, (enum slot_role)r);
 }
 
-/* Even spread: zone z gets count/nz, and the first count%nz zones one more. */
-static int slot_spread(int count, int nz, int z)
+int slot_spread(int count, int nz, int z)
 {
     return count / nz + (z < count % nz ? 1 : 0);
 }

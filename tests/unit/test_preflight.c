@@ -1,12 +1,15 @@
-/* Unit tests of pre-flight's pure parts (README "Pre-flight"): what a plan
- * wants (only `+ create` entries: instances by type, Elastic IPs, and the
- * image of the launches) and which instance types count against the
- * On-Demand standard vCPU quota; and the transport's reading of a JSON
- * protocol error document (Service Quotas). */
+/* Unit tests of pre-flight's pure parts (README "Pre-flight"): what a run
+ * of `up` wants, from the account's instances and addresses (per role and
+ * zone, configured less what is tagged for this paas and slot; stopped
+ * slot instances as started; one Elastic IP per zone without one) and
+ * which instance types count against the On-Demand standard vCPU quota;
+ * and the transport's reading of a JSON protocol error document (Service
+ * Quotas). */
 #include <string.h>
 
 #include "aws/transport.h"
 #include "plans/preflight.h"
+#include "plans/slot.h"
 #include "t.h"
 
 static void test_config(struct paas *p)
@@ -16,7 +19,13 @@ static void test_config(struct paas *p)
     snprintf(p->cfg.name, sizeof(p->cfg.name), "prod");
     snprintf(p->cfg.bastion_type, sizeof(p->cfg.bastion_type), "t3.micro");
     snprintf(p->cfg.bastion_ami, sizeof(p->cfg.bastion_ami), "ami-bastion");
+    p->cfg.n_zones = 2;
+    snprintf(p->cfg.zones[0], sizeof(p->cfg.zones[0]), "us-east-1a");
+    snprintf(p->cfg.zones[1], sizeof(p->cfg.zones[1]), "us-east-1b");
     a->present = 1;
+    a->master_count = 1;
+    a->ingress_count = 2;
+    a->minion_count = 3;
     snprintf(a->ami, sizeof(a->ami), "ami-nodes");
     snprintf(a->auth_type, sizeof(a->auth_type), "t3.medium");
     snprintf(a->master_type, sizeof(a->master_type), "m5.large");
@@ -24,62 +33,129 @@ static void test_config(struct paas *p)
     snprintf(a->minion_type, sizeof(a->minion_type), "m5.xlarge");
 }
 
-static int want_count(const struct preflight_want *w, const char *type)
+/* One instance as DescribeInstances would list it, with its tags. */
+static void inst(struct ec2_instance *i, const char *paas, const char *slot, const char *role,
+                 const char *az, const char *state, const char *type)
+{
+    memset(i, 0, sizeof(*i));
+    snprintf(i->tags.paas, sizeof(i->tags.paas), "%s", paas);
+    snprintf(i->tags.slot, sizeof(i->tags.slot), "%s", slot);
+    snprintf(i->tags.role, sizeof(i->tags.role), "%s", role);
+    snprintf(i->az, sizeof(i->az), "%s", az);
+    snprintf(i->state, sizeof(i->state), "%s", state);
+    snprintf(i->type, sizeof(i->type), "%s", type);
+}
+
+static int want_of(const struct preflight_want *w, const char *type, int starts)
 {
     for (size_t i = 0; i < w->n_types; i++)
         if (strcmp(w->types[i], type) == 0)
-            return w->count[i];
+            return starts ? w->starts[i] : w->count[i];
     return 0;
 }
 
-static void test_slot_wants(void)
+static void test_spread(void)
+{
+    T_INTEQ("spread: 3 over 2, first zone", slot_spread(3, 2, 0), 2);
+    T_INTEQ("spread: 3 over 2, second zone", slot_spread(3, 2, 1), 1);
+    T_INTEQ("spread: 1 over 3, third zone", slot_spread(1, 3, 2), 0);
+}
+
+static void test_slot_fresh(void)
 {
     static struct paas p;
-    struct diff d;
+    struct ec2_instance in[2];
     struct preflight_want w;
     test_config(&p);
-    diff_init(&d, "a");
-    diff_add(&d, DIFF_CREATE, "instance", "prod-a-minion-1", NULL, "minion");
-    diff_add(&d, DIFF_CREATE, "instance", "prod-a-minion-2", NULL, "minion");
-    diff_add(&d, DIFF_CREATE, "instance", "prod-a-master-1", NULL, "master");
-    diff_add(&d, DIFF_EXISTS, "instance", "prod-a-ingress-1", "i-1", "kept");
-    diff_add(&d, DIFF_UPDATE, "instance", "prod-a-ingress-2", "i-2", "stopped");
-    diff_add(&d, DIFF_DESTROY, "instance", "prod-a-minion-3", "i-3", "extra");
-    diff_add(&d, DIFF_CREATE, "dns-record", "api.a.x.", NULL, "A");
-    preflight_want_from_diff(&p, "a", &d, &w);
-    T_INTEQ("slot: two types wanted", w.n_types, 2);
-    T_INTEQ("slot: 2 minions of minion_type", want_count(&w, "m5.xlarge"), 2);
-    T_INTEQ("slot: 1 master of master_type", want_count(&w, "m5.large"), 1);
-    T_INTEQ("slot: kept, updated and destroyed instances want nothing",
-            want_count(&w, "c5.large"), 0);
-    T_STREQ("slot: the launches boot the slot's ami", w.ami, "ami-nodes");
+    inst(&in[0], "other", "a", "minion", "us-east-1a", "running", "m5.xlarge");
+    inst(&in[1], "prod", "shell", "bastion", "us-east-1a", "running", "t3.micro");
+    preflight_want_instances(&p, "a", in, 2, &w);
+    T_INTEQ("fresh slot: four types", w.n_types, 4);
+    T_INTEQ("fresh slot: 3 minions", want_of(&w, "m5.xlarge", 0), 3);
+    T_INTEQ("fresh slot: 2 ingress", want_of(&w, "c5.large", 0), 2);
+    T_INTEQ("fresh slot: 1 master", want_of(&w, "m5.large", 0), 1);
+    T_INTEQ("fresh slot: 1 auth", want_of(&w, "t3.medium", 0), 1);
+    T_STREQ("fresh slot: the launches boot the slot's ami", w.ami, "ami-nodes");
     T_INTEQ("slot: no Elastic IPs", w.eips, 0);
-    diff_release(&d);
+}
 
-    diff_init(&d, "a");
-    diff_add(&d, DIFF_EXISTS, "instance", "prod-a-minion-1", "i-1", "kept");
-    preflight_want_from_diff(&p, "a", &d, &w);
+static void test_slot_partial(void)
+{
+    static struct paas p;
+    struct ec2_instance in[8];
+    struct preflight_want w;
+    test_config(&p);
+    /* us-east-1a wants 2 minions, us-east-1b 1: one in a, two in b. */
+    inst(&in[0], "prod", "a", "minion", "us-east-1a", "running", "m5.xlarge");
+    inst(&in[1], "prod", "a", "minion", "us-east-1b", "running", "m5.xlarge");
+    inst(&in[2], "prod", "a", "minion", "us-east-1b", "pending", "m5.xlarge");
+    inst(&in[3], "prod", "a", "ingress", "us-east-1a", "stopped", "c5.large");
+    inst(&in[4], "prod", "a", "master", "us-west-2a", "running", "m5.large");
+    inst(&in[5], "prod", "b", "auth", "us-east-1a", "running", "t3.medium");
+    inst(&in[6], "other", "a", "auth", "us-east-1a", "running", "t3.medium");
+    inst(&in[7], "prod", "a", "auth", "us-east-1a", "terminated", "t3.medium");
+    preflight_want_instances(&p, "a", in, 8, &w);
+    T_INTEQ("partial: one minion for us-east-1a, the extra in b does not go below 0",
+            want_of(&w, "m5.xlarge", 0), 1);
+    T_INTEQ("partial: one ingress for us-east-1b", want_of(&w, "c5.large", 0), 1);
+    T_INTEQ("partial: the stopped ingress is started", want_of(&w, "c5.large", 1), 1);
+    T_INTEQ("partial: a master outside the zones is no master", want_of(&w, "m5.large", 0), 1);
+    T_INTEQ("partial: other slot, other paas, terminated: auth still wanted",
+            want_of(&w, "t3.medium", 0), 1);
+    T_INTEQ("partial: nothing running is started", want_of(&w, "m5.xlarge", 1), 0);
+}
+
+static void test_slot_rerun(void)
+{
+    static struct paas p;
+    static const char *const roles[] = { "auth", "master", "ingress", "ingress", "minion",
+                                         "minion", "minion" };
+    static const char *const zones[] = { "us-east-1a", "us-east-1a", "us-east-1a",
+                                         "us-east-1b", "us-east-1a", "us-east-1a",
+                                         "us-east-1b" };
+    struct ec2_instance in[7];
+    struct preflight_want w;
+    test_config(&p);
+    for (int i = 0; i < 7; i++)
+        inst(&in[i], "prod", "a", roles[i], zones[i], "running", "m5.large");
+    preflight_want_instances(&p, "a", in, 7, &w);
     T_OK("slot re-run: nothing wanted, no image to check", w.n_types == 0 && !w.ami,
          "%zu types, ami %s", w.n_types, w.ami ? w.ami : "-");
-    diff_release(&d);
 }
 
 static void test_shell_wants(void)
 {
     static struct paas p;
-    struct diff d;
+    struct ec2_instance in[2];
+    struct ec2_address a[4];
     struct preflight_want w;
     test_config(&p);
-    diff_init(&d, "shell");
-    diff_add(&d, DIFF_CREATE, "elastic-ip", "prod-shell-eip-1", NULL, "for a NAT gateway");
-    diff_add(&d, DIFF_CREATE, "elastic-ip", "prod-shell-eip-2", NULL, "for a NAT gateway");
-    diff_add(&d, DIFF_EXISTS, "elastic-ip", "prod-shell-eip-3", "eipalloc-1", "1.2.3.4");
-    diff_add(&d, DIFF_CREATE, "instance", "prod-shell-bastion", NULL, "bastion");
-    preflight_want_from_diff(&p, "shell", &d, &w);
-    T_INTEQ("shell: the Elastic IPs to allocate", w.eips, 2);
-    T_INTEQ("shell: the bastion of bastion_type", want_count(&w, "t3.micro"), 1);
+    inst(&in[0], "other", "shell", "bastion", "us-east-1a", "running", "t3.micro");
+    inst(&in[1], "prod", "a", "auth", "us-east-1a", "running", "t3.medium");
+    preflight_want_instances(&p, "shell", in, 2, &w);
+    T_INTEQ("shell: the bastion of bastion_type", want_of(&w, "t3.micro", 0), 1);
+    T_INTEQ("shell: nothing else", w.n_types, 1);
     T_STREQ("shell: the bastion's image", w.ami, "ami-bastion");
-    diff_release(&d);
+    inst(&in[0], "prod", "shell", "bastion", "us-east-1a", "stopped", "t3.micro");
+    preflight_want_instances(&p, "shell", in, 2, &w);
+    T_OK("shell: a stopped bastion is kept, not started", w.n_types == 0 && !w.ami,
+         "%zu types", w.n_types);
+
+    memset(a, 0, sizeof(a));
+    T_INTEQ("eips: one per zone when there are none", preflight_want_eips(&p, a, 0), 2);
+    snprintf(a[0].tags.name, sizeof(a[0].tags.name), "prod-shell-eip-1");
+    snprintf(a[0].tags.paas, sizeof(a[0].tags.paas), "prod");
+    snprintf(a[0].tags.role, sizeof(a[0].tags.role), "eip");
+    snprintf(a[1].tags.name, sizeof(a[1].tags.name), "prod-shell-eip-2");
+    snprintf(a[1].tags.paas, sizeof(a[1].tags.paas), "prod");
+    snprintf(a[1].tags.role, sizeof(a[1].tags.role), "nat");
+    snprintf(a[2].tags.name, sizeof(a[2].tags.name), "other-shell-eip-2");
+    snprintf(a[2].tags.paas, sizeof(a[2].tags.paas), "other");
+    snprintf(a[2].tags.role, sizeof(a[2].tags.role), "eip");
+    T_INTEQ("eips: zone 1's exists; a wrong role or paas does not count",
+            preflight_want_eips(&p, a, 4), 1);
+    snprintf(a[1].tags.role, sizeof(a[1].tags.role), "eip");
+    T_INTEQ("eips: both zones have theirs", preflight_want_eips(&p, a, 4), 0);
 }
 
 static void test_standard(void)
@@ -120,7 +196,10 @@ static void test_json_error(void)
 
 int main(void)
 {
-    test_slot_wants();
+    test_spread();
+    test_slot_fresh();
+    test_slot_partial();
+    test_slot_rerun();
     test_shell_wants();
     test_standard();
     test_json_error();
