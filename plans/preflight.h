@@ -16,15 +16,14 @@
  * stopped instances a changed configuration left behind. */
 #define PREFLIGHT_MAX_TYPES 16
 
-/* What one run of `up TARGET` would make or start that a quota or the image
- * can refuse: instances by type, and Elastic IPs. */
+/* The instances one run of `up TARGET` would launch or start, by type, and
+ * the image of the launches: what the vCPU quota and the image check see. */
 struct preflight_want {
     const char *ami;                 /* borrowed (config); NULL = no launch */
     size_t n_types;
     char types[PREFLIGHT_MAX_TYPES][32];
     int count[PREFLIGHT_MAX_TYPES];  /* launched by this run */
     int starts[PREFLIGHT_MAX_TYPES]; /* stopped ones of the slot it starts */
-    int eips;
 };
 
 /* Fills w's instances from in, the account's instances (any of pending,
@@ -34,7 +33,7 @@ struct preflight_want {
  * paas and slot, never below 0, as plan_up_slot / plan_up_shell decide it.
  * A slot's stopped instances of a configured role and zone count as
  * started (up starts the kept ones; an extra one is counted too, the safe
- * side); the shell's stopped bastion is kept as it is. w->eips is 0.
+ * side); the shell's stopped bastion is kept as it is.
  * A pure function, for the unit test. */
 void preflight_want_instances(const struct paas *p, const char *target,
                               const struct ec2_instance *in, size_t n,

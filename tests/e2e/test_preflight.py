@@ -123,6 +123,15 @@ rc, out, err = run("up", "shell")
 check("rerun-at-full-quotas/exit-0", rc == 0, (rc, err[-800:]))
 check("rerun/no-second-endpoint", len(endpoints()) == 1, endpoints())
 check("rerun/no-quota-asked", quota_calls(mark) == [], quota_calls(mark))
+# Pre-flight reads no plan (README "Pre-flight"): of a no-op re-run's
+# requests it adds one DescribeInstances and one DescribeAddresses, so the
+# plan's own reads of the shell appear once (the locked pass) and the
+# account-wide DescribeInstances is the first request.
+acts = [a for (_, _, a) in proxy.log[mark:]]
+print(f"# no-op 'up shell': {len(acts)} requests through the proxy", flush=True)
+check("rerun/preflight-first-describe-instances", acts[:1] == ["DescribeInstances"], acts[:4])
+check("rerun/plan-read-once", acts.count("DescribeVpcs") == 1 and
+      acts.count("DescribeAddresses") == 2, acts)
 
 # ---- route tables kept in sync; plan shell lists the endpoint --------------
 ec2.modify_vpc_endpoint(VpcEndpointId=ep["VpcEndpointId"], RemoveRouteTableIds=[private_rtbs()[0]])

@@ -76,7 +76,6 @@ static void test_slot_fresh(void)
     T_INTEQ("fresh slot: 1 master", want_of(&w, "m5.large", 0), 1);
     T_INTEQ("fresh slot: 1 auth", want_of(&w, "t3.medium", 0), 1);
     T_STREQ("fresh slot: the launches boot the slot's ami", w.ami, "ami-nodes");
-    T_INTEQ("slot: no Elastic IPs", w.eips, 0);
 }
 
 static void test_slot_partial(void)
