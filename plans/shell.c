@@ -56,8 +56,7 @@ int shell_zone_index(const struct config *cfg, const char *az)
     return -1;
 }
 
-int shell_name_zone(const struct paas *p, const struct ec2_tags *t,
-                           const char *what)
+int shell_name_zone(const struct paas *p, const struct ec2_tags *t, const char *what)
 {
     for (int z = 0; z < p->cfg.n_zones; z++) {
         char want[128];
