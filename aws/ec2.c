@@ -108,6 +108,7 @@ static int ec2_fill_instance(xmlNode *it, void *rec, struct err *e)
     aws_xml_text(it, "privateDnsName", i->private_dns, sizeof(i->private_dns));
     aws_xml_text(it, "launchTime", i->launch_time, sizeof(i->launch_time));
     aws_xml_text(it, "amiLaunchIndex", i->ami_launch_index, sizeof(i->ami_launch_index));
+    aws_xml_text(it, "instanceLifecycle", i->lifecycle, sizeof(i->lifecycle));
     ec2_parse_tags(it, &i->tags);
     (void)e;
     return 0;
@@ -400,6 +401,38 @@ int ec2_describe_security_groups(struct aws_client *c,
     return ec2_describe(c, &ec2_shape_security_group, f, nf, (void **)out, n, e);
 }
 
+static int ec2_fill_endpoint(xmlNode *it, void *rec, struct err *e)
+{
+    struct ec2_vpc_endpoint *v = rec;
+    xmlNode *set;
+    aws_xml_text(it, "vpcEndpointId", v->id, sizeof(v->id));
+    aws_xml_text(it, "vpcId", v->vpc_id, sizeof(v->vpc_id));
+    aws_xml_text(it, "serviceName", v->service, sizeof(v->service));
+    aws_xml_text(it, "vpcEndpointType", v->type, sizeof(v->type));
+    aws_xml_text(it, "state", v->state, sizeof(v->state));
+    set = aws_xml_child(it, "routeTableIdSet");
+    for (xmlNode *r = aws_xml_first(set, "item"); r; r = aws_xml_next(r, "item")) {
+        if (v->n_rtbs == EC2_MAX_ENDPOINT_RTBS)
+            return ec2_too_many(e, v->id, "route tables", EC2_MAX_ENDPOINT_RTBS);
+        aws_xml_text(r, "", v->rtbs[v->n_rtbs], sizeof(v->rtbs[0]));
+        v->n_rtbs++;
+    }
+    ec2_parse_tags(it, &v->tags);
+    return 0;
+}
+
+static const struct ec2_shape ec2_shape_endpoint = {
+    "DescribeVpcEndpoints", "1000", "vpcEndpointSet", sizeof(struct ec2_vpc_endpoint),
+    ec2_fill_endpoint
+};
+
+int ec2_describe_vpc_endpoints(struct aws_client *c, const struct ec2_filter *f,
+                               size_t nf, struct ec2_vpc_endpoint **out, size_t *n,
+                               struct err *e)
+{
+    return ec2_describe(c, &ec2_shape_endpoint, f, nf, (void **)out, n, e);
+}
+
 int ec2_vpc_dns_hostnames(struct aws_client *c, const char *vpc, int *on,
                           struct err *e)
 {
@@ -663,6 +696,43 @@ struct aws_batch_item *ec2_revoke_ingress(struct aws_batch *b,
     return it;
 }
 
+/* Adds key.1..N = ids[0..n). */
+static void ec2_query_list(struct aws_query *q, const char *key, const char *const *ids,
+                           size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        aws_query_addf(q, ids[i], "%s.%zu", key, i + 1);
+}
+
+struct aws_batch_item *ec2_create_gateway_endpoint(struct aws_batch *b, const char *vpc,
+                                                   const char *service,
+                                                   const char *const *rtbs, size_t n,
+                                                   const char *token,
+                                                   const struct ec2_tag *t, size_t nt)
+{
+    /* With the ClientToken a resend is answered with the first endpoint. */
+    struct aws_batch_item *it = ec2_add(b, "CreateVpcEndpoint", 1,
+                                        "vpcEndpoint/vpcEndpointId");
+    aws_query_add(&it->q, "VpcId", vpc);
+    aws_query_add(&it->q, "ServiceName", service);
+    aws_query_add(&it->q, "VpcEndpointType", "Gateway");
+    ec2_query_list(&it->q, "RouteTableId", rtbs, n);
+    aws_query_add(&it->q, "ClientToken", token);
+    ec2_query_tag_spec(&it->q, "vpc-endpoint", t, nt);
+    return it;
+}
+
+struct aws_batch_item *ec2_modify_endpoint_rtbs(struct aws_batch *b, const char *endpoint,
+                                                const char *const *add, size_t n_add,
+                                                const char *const *del, size_t n_del)
+{
+    struct aws_batch_item *it = ec2_add(b, "ModifyVpcEndpoint", 1, NULL);
+    aws_query_add(&it->q, "VpcEndpointId", endpoint);
+    ec2_query_list(&it->q, "AddRouteTableId", add, n_add);
+    ec2_query_list(&it->q, "RemoveRouteTableId", del, n_del);
+    return it;
+}
+
 struct aws_batch_item *ec2_delete(struct aws_batch *b, const char *action,
                                   const char *id_param, const char *id)
 {
@@ -711,15 +781,24 @@ static void ec2_run_node_options(struct aws_query *q, const struct ec2_run_spec 
     }
 }
 
-int ec2_image_root_device(struct aws_client *c, const char *ami, char *out,
-                          size_t size, int *found, struct err *e)
+static void ec2_fill_image(xmlNode *img, struct ec2_image *out)
+{
+    aws_xml_text(img, "imageId", out->id, sizeof(out->id));
+    aws_xml_text(img, "architecture", out->architecture, sizeof(out->architecture));
+    aws_xml_text(img, "imageState", out->state, sizeof(out->state));
+    aws_xml_text(img, "rootDeviceName", out->root_device, sizeof(out->root_device));
+    aws_xml_text(img, "name", out->name, sizeof(out->name));
+}
+
+int ec2_describe_image(struct aws_client *c, const char *ami, struct ec2_image *out,
+                       int *found, struct err *e)
 {
     struct aws_query q;
     xmlDoc *doc;
     xmlNode *img;
     int rc;
     *found = 0;
-    out[0] = '\0';
+    memset(out, 0, sizeof(*out));
     aws_query_init(&q, AWS_EC2, "DescribeImages");
     aws_query_add(&q, "ImageId.1", ami);
     rc = aws_query_call(c, &q, 1, &doc, e);
@@ -732,10 +811,65 @@ int ec2_image_root_device(struct aws_client *c, const char *ami, char *out,
     }
     img = aws_xml_first(aws_xml_child(xmlDocGetRootElement(doc), "imagesSet"), "item");
     if (img) {
-        aws_xml_text(img, "rootDeviceName", out, size);
-        *found = out[0] != '\0';
+        ec2_fill_image(img, out);
+        *found = 1;
     }
     xmlFreeDoc(doc);
+    return 0;
+}
+
+int ec2_image_root_device(struct aws_client *c, const char *ami, char *out,
+                          size_t size, int *found, struct err *e)
+{
+    struct ec2_image img;
+    out[0] = '\0';
+    if (ec2_describe_image(c, ami, &img, found, e) < 0)
+        return -1;
+    snprintf(out, size, "%s", img.root_device);
+    *found = out[0] != '\0';
+    return 0;
+}
+
+/* One DescribeInstanceTypes call for up to 100 names. */
+static int ec2_type_vcpus_call(struct aws_client *c, const char *const *types, size_t n,
+                               int *vcpus, struct err *e)
+{
+    struct aws_query q;
+    xmlDoc *doc;
+    xmlNode *set;
+    int rc;
+    aws_query_init(&q, AWS_EC2, "DescribeInstanceTypes");
+    for (size_t i = 0; i < n; i++)
+        aws_query_addf(&q, types[i], "InstanceType.%zu", i + 1);
+    rc = aws_query_call(c, &q, 1, &doc, e);
+    aws_query_release(&q);
+    if (rc < 0)
+        return -1;
+    set = aws_xml_child(xmlDocGetRootElement(doc), "instanceTypeSet");
+    for (xmlNode *it = aws_xml_first(set, "item"); it; it = aws_xml_next(it, "item")) {
+        char name[32];
+        aws_xml_text(it, "instanceType", name, sizeof(name));
+        for (size_t i = 0; i < n; i++)
+            if (strcmp(types[i], name) == 0)
+                vcpus[i] = ec2_xml_int(it, "vCpuInfo/defaultVCpus", 0);
+    }
+    xmlFreeDoc(doc);
+    for (size_t i = 0; i < n; i++)
+        if (vcpus[i] <= 0)
+            return err_set(e, ERR_FAILED, "DescribeInstanceTypes did not answer the vCPUs "
+                           "of %s", types[i]);
+    return 0;
+}
+
+int ec2_instance_type_vcpus(struct aws_client *c, const char *const *types, size_t n,
+                            int *vcpus, struct err *e)
+{
+    for (size_t i = 0; i < n; i += 100) {
+        size_t k = n - i < 100 ? n - i : 100;
+        memset(vcpus + i, 0, k * sizeof(*vcpus));
+        if (ec2_type_vcpus_call(c, types + i, k, vcpus + i, e) < 0)
+            return -1;
+    }
     return 0;
 }
 

@@ -43,6 +43,7 @@ struct ec2_instance {
     char private_dns[256];
     char launch_time[32];  /* ISO 8601, sorts as text */
     char ami_launch_index[8];
+    char lifecycle[16];    /* "" on-demand, "spot", "scheduled", "capacity-block" */
     struct ec2_tags tags;
 };
 
@@ -235,6 +236,17 @@ struct aws_batch_item *ec2_authorize_ingress(struct aws_batch *b,
 struct aws_batch_item *ec2_revoke_ingress(struct aws_batch *b,
                                           const char *group,
                                           const struct ec2_perm *p, size_t n);
+/* A Gateway endpoint for service on the n route tables, tagged at
+ * creation; token: ClientToken, so a resent call makes no second one. */
+struct aws_batch_item *ec2_create_gateway_endpoint(struct aws_batch *b, const char *vpc,
+                                                   const char *service,
+                                                   const char *const *rtbs, size_t n,
+                                                   const char *token,
+                                                   const struct ec2_tag *t, size_t nt);
+/* Adds and removes route tables of an endpoint in one ModifyVpcEndpoint. */
+struct aws_batch_item *ec2_modify_endpoint_rtbs(struct aws_batch *b, const char *endpoint,
+                                                const char *const *add, size_t n_add,
+                                                const char *const *del, size_t n_del);
 /* Delete calls taking one id: action "DeleteVpc" with param "VpcId", ... */
 struct aws_batch_item *ec2_delete(struct aws_batch *b, const char *action,
                                   const char *id_param, const char *id);
@@ -267,6 +279,43 @@ struct aws_batch_item *ec2_run_instances(struct aws_batch *b,
  * when the image is unknown. One DescribeImages call. */
 int ec2_image_root_device(struct aws_client *c, const char *ami, char *out,
                           size_t size, int *found, struct err *e);
+
+/* What pre-flight checks of an image (README "Pre-flight"). */
+struct ec2_image {
+    char id[32];
+    char architecture[16];     /* x86_64, arm64, i386, ... */
+    char state[16];            /* available, pending, failed, ... */
+    char root_device[64];
+    char name[128];
+};
+/* One DescribeImages call for ami; *found = 0 when this region does not
+ * know it (InvalidAMIID.* counts as not found). */
+int ec2_describe_image(struct aws_client *c, const char *ami, struct ec2_image *out,
+                       int *found, struct err *e);
+
+/* The default vCPUs of each of the n instance types (DescribeInstanceTypes,
+ * up to 100 names a call): vcpus[i] for types[i]. An unknown type is the
+ * AWS error InvalidInstanceType. */
+int ec2_instance_type_vcpus(struct aws_client *c, const char *const *types, size_t n,
+                            int *vcpus, struct err *e);
+
+/* ---- VPC endpoints (the shell's S3 gateway endpoint) ----------------------- */
+
+#define EC2_MAX_ENDPOINT_RTBS 16
+struct ec2_vpc_endpoint {
+    char id[32];
+    char vpc_id[32];
+    char service[96];          /* com.amazonaws.REGION.s3 */
+    char type[16];             /* Gateway, Interface */
+    char state[16];            /* pendingAcceptance, pending, available, deleting,
+                                * deleted, rejected, failed */
+    size_t n_rtbs;             /* more than EC2_MAX_ENDPOINT_RTBS: an error */
+    char rtbs[EC2_MAX_ENDPOINT_RTBS][32];
+    struct ec2_tags tags;
+};
+int ec2_describe_vpc_endpoints(struct aws_client *c, const struct ec2_filter *f,
+                               size_t nf, struct ec2_vpc_endpoint **out, size_t *n,
+                               struct err *e);
 /* The instances a RunInstances item launched (malloc'd; caller frees). */
 int ec2_run_result(const struct aws_batch_item *it, struct ec2_instance **out,
                    size_t *n, struct err *e);

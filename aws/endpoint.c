@@ -139,6 +139,7 @@ static const struct endpoint_service {
     [AWS_ROUTE53] = { "ROUTE_53", "route53" },
     [AWS_STS] = { "STS", "sts" },
     [AWS_IAM] = { "IAM", "iam" },
+    [AWS_SERVICE_QUOTAS] = { "SERVICE_QUOTAS", "servicequotas" },
 };
 
 /* Partitions by region prefix; the last one catches every other region.

@@ -22,6 +22,7 @@ enum aws_service {
     AWS_ROUTE53,
     AWS_STS,
     AWS_IAM,
+    AWS_SERVICE_QUOTAS,
     AWS_N_SERVICES
 };
 

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <jansson.h>
+
 #include "aws/xml.h"
 #include "core/env.h"
 #include "core/util.h"
@@ -70,12 +72,37 @@ void aws_response_release(struct aws_response *r)
 static const char *aws_service_label(enum aws_service s)
 {
     static const char *const names[AWS_N_SERVICES] = {
-        "ec2", "elb", "s3", "route53", "sts", "iam"
+        "ec2", "elb", "s3", "route53", "sts", "iam", "servicequotas"
     };
     return (unsigned)s < AWS_N_SERVICES ? names[s] : "aws";
 }
 
 /* ---- errors ---------------------------------------------------------- */
+
+/* The JSON protocol's error document (Service Quotas): {"__type":
+ * "[prefix#]Code", "message"|"Message": "..."}; the code is what follows
+ * the '#'. Leaves code and msg alone when body is not such a document. */
+static void aws_json_error(const char *body, size_t len, char *code, size_t code_size,
+                           char *msg, size_t msg_size)
+{
+    json_t *doc = json_loadb(body, len, 0, NULL);
+    const char *type, *m, *hash;
+    if (!json_is_object(doc)) {
+        json_decref(doc);
+        return;
+    }
+    type = json_string_value(json_object_get(doc, "__type"));
+    m = json_string_value(json_object_get(doc, "message"));
+    if (!m)
+        m = json_string_value(json_object_get(doc, "Message"));
+    if (type) {
+        hash = strrchr(type, '#');
+        snprintf(code, code_size, "%s", hash ? hash + 1 : type);
+    }
+    if (m)
+        snprintf(msg, msg_size, "%s", m);
+    json_decref(doc);
+}
 
 int aws_error_from_response(const struct aws_request *req, long status,
                             const char *body, size_t len,
@@ -96,6 +123,8 @@ int aws_error_from_response(const struct aws_request *req, long status,
             (n = aws_xml_find(root, "RequestID")))
             aws_xml_text(n, "", rid, sizeof(rid));
         xmlFreeDoc(doc);
+    } else if (len && body[0] == '{') {
+        aws_json_error(body, len, code, sizeof(code), msg, sizeof(msg));
     }
     if (!rid[0] && request_id)
         snprintf(rid, sizeof(rid), "%s", request_id);

@@ -105,7 +105,7 @@ static const struct cmd commands[] = {
       "paasctl migrate a b --stack shop --dry-run\npaasctl migrate a b --stack shop" },
     { "upgrade", cmd_upgrade, CMD_NEEDS_CONFIG | CMD_NEEDS_AWS | CMD_MUTATES,
       "the whole upgrade to the idle slot, gate by gate, resumable",
-      "upgrade [--to a|b] [--from-step N]",
+      "upgrade [--to a|b] [--from-step N] [--skip-preflight]",
       "Runs, each step a gate that must pass before the next, under one lock:\n"
       "  1 up IDLE            2 smoke IDLE          3 migrate LIVE IDLE\n"
       "  4 consul-sync LIVE IDLE --once (only with [consul])\n"
@@ -116,6 +116,7 @@ static const struct cmd commands[] = {
       "upgrade the journal records. Never tears the old slot down.\n"
       "  --to a|b        the slot to upgrade to (must not be live)\n"
       "  --from-step N   start at step N whatever the journal says\n"
+      "  --skip-preflight  the up step without the quota and image checks\n"
       "  --dry-run       print the steps it would run and what each does\n", NULL,
       "paasctl --dry-run upgrade\npaasctl upgrade\npaasctl upgrade --from-step 5" },
     { "plan", cmd_plan, CMD_NEEDS_CONFIG | CMD_NEEDS_AWS,
@@ -127,9 +128,11 @@ static const struct cmd commands[] = {
       "mutating request. -o json prints the same as one document.\n", NULL,
       "paasctl plan b" },
     { "up", cmd_up, CMD_NEEDS_CONFIG | CMD_NEEDS_AWS | CMD_MUTATES,
-      "converge the shell or a slot to the configuration", "up shell|a|b [--no-wait]",
-      "up shell: the state bucket, VPC, subnets, gateways, routes, security\n"
-      "groups, bastion, hosted zone and the live and pre-live ELBs.\n"
+      "converge the shell or a slot to the configuration",
+      "up shell|a|b [--no-wait] [--skip-preflight]",
+      "up shell: the state bucket, VPC, subnets, gateways, routes, the S3\n"
+      "gateway endpoint, security groups, bastion, hosted zone and the live and\n"
+      "pre-live ELBs.\n"
       "up a|b: the slot's config bucket, auth server, master, ingress nodes and\n"
       "minions spread over the zones, its api/auth DNS records, and its ingress\n"
       "nodes behind the pre-live ELB. Needs the shell (exit 3 without it).\n"
@@ -137,8 +140,14 @@ static const struct cmd commands[] = {
       "extras go), and is safe to re-run after a crash or Ctrl-C.\n"
       "Then up a|b waits until the slot's API answers and its nodes are Ready,\n"
       "when the API can be reached from here (else it says how to check).\n"
-      "  --dry-run   print the plan, change nothing\n"
-      "  --no-wait   do not wait for the cluster\n", cmd_up_prepare,
+      "Pre-flight, before anything is made: the vCPUs this run launches plus\n"
+      "those running against the On-Demand standard quota, the Elastic IPs it\n"
+      "allocates against theirs, and that the image is there and x86_64; exit 1\n"
+      "naming every failed check.\n"
+      "  --dry-run         print the plan, change nothing\n"
+      "  --no-wait         do not wait for the cluster\n"
+      "  --skip-preflight  no quota and image checks (accounts without Service\n"
+      "                    Quotas access)\n", cmd_up_prepare,
       "paasctl up shell && paasctl up a" },
     { "teardown", cmd_teardown, CMD_NEEDS_CONFIG | CMD_NEEDS_AWS | CMD_MUTATES,
       "destroy the shell or a slot and everything it owns", "teardown a|b|shell",

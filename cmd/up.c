@@ -9,19 +9,35 @@
 #include "plans/slot.h"
 #include "plans/slot_wait.h"
 #include "plans/converge.h"
+#include "plans/preflight.h"
 
-/* Takes --no-wait out of argv; 1 when it was there. */
-static int up_no_wait(int *argc, char **argv)
+struct up_args {
+    char *target;          /* "shell", "a", "b" */
+    int no_wait;
+    int skip_preflight;
+};
+
+/* The target and the flags, in any order; argv is left as it is (the
+ * dispatcher hands the same argv to the prepare step and to cmd_up). */
+static int up_args(int argc, char **argv, struct up_args *a, struct err *e)
 {
-    int found = 0, k = 0;
-    for (int i = 0; i < *argc; i++) {
+    char *tv[2] = { argv[0], NULL };
+    int n = 1;
+    memset(a, 0, sizeof(*a));
+    for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--no-wait") == 0)
-            found = 1;
+            a->no_wait = 1;
+        else if (strcmp(argv[i], "--skip-preflight") == 0)
+            a->skip_preflight = 1;
+        else if (n < 2)
+            tv[n++] = argv[i];
         else
-            argv[k++] = argv[i];
+            n = 3;
     }
-    *argc = k;
-    return found;
+    if (cmd_lifecycle_target(n, tv, 1, e) < 0)
+        return -1;
+    a->target = tv[1];
+    return 0;
 }
 
 /* After `up a|b` (SPEC.md "Clusters"): wait for the cluster when its API
@@ -42,24 +58,35 @@ static int up_wait(struct paas *p, const char *slot, struct err *e)
     return 0;
 }
 
-/* Before the lock (the dispatch table's prepare step): the state bucket
- * the lock lives in, made for `up shell`, required for `up a|b`. */
+/* Before the lock (the dispatch table's prepare step). Pre-flight first
+ * (README "Pre-flight"): it only reads, so it needs no lock, and it must
+ * come before the state bucket `up shell` makes here, the first mutating
+ * request. A slot's missing shell is refused (exit 3) before pre-flight
+ * would count a whole slot. */
 int cmd_up_prepare(struct paas *p, int argc, char **argv, struct err *e)
 {
-    up_no_wait(&argc, argv);
-    if (cmd_lifecycle_target(argc, argv, 1, e) < 0)
+    struct up_args a;
+    int shell;
+    if (up_args(argc, argv, &a, e) < 0)
         return -1;
-    return plan_up_prepare(p, argv[1], e);
+    shell = strcmp(a.target, "shell") == 0;
+    p->skip_preflight = a.skip_preflight;
+    if (!shell && plan_up_prepare(p, a.target, e) < 0)
+        return -1;
+    if (!p->dry_run && plan_preflight(p, a.target, e) < 0)
+        return -1;
+    return shell ? plan_up_prepare(p, a.target, e) : 0;
 }
 
 int cmd_up(struct paas *p, int argc, char **argv, struct err *e)
 {
     struct diff d;
-    int rc, no_wait = up_no_wait(&argc, argv);
-    if (cmd_lifecycle_target(argc, argv, 1, e) < 0)
+    struct up_args a;
+    int rc;
+    if (up_args(argc, argv, &a, e) < 0)
         return -1;
-    diff_init(&d, argv[1]);
-    rc = plan_up(p, argv[1], !p->dry_run, &d, e);
+    diff_init(&d, a.target);
+    rc = plan_up(p, a.target, !p->dry_run, &d, e);
     /* Printed on failure too: the ids say what this run made before it
      * stopped. */
     if (rc == 0 || d.n)
@@ -69,7 +96,7 @@ int cmd_up(struct paas *p, int argc, char **argv, struct err *e)
     if (!p->dry_run && (rc == 0 || e->kind == ERR_FAILED))
         cmd_journal_changes(p, diff_changes_json(&d));
     diff_release(&d);
-    if (rc == 0 && !p->dry_run && !no_wait && strcmp(argv[1], "shell") != 0)
-        rc = up_wait(p, argv[1], e);
+    if (rc == 0 && !p->dry_run && !a.no_wait && strcmp(a.target, "shell") != 0)
+        rc = up_wait(p, a.target, e);
     return rc;
 }

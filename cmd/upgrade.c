@@ -11,11 +11,14 @@
 
 #include "plans/upgrade.h"
 
-static int upgrade_args(int argc, char **argv, struct upgrade_opts *o, struct err *e)
+static int upgrade_args(struct paas *p, int argc, char **argv, struct upgrade_opts *o,
+                        struct err *e)
 {
     for (int i = 1; i < argc; i++) {
         char *end = NULL;
-        if (strcmp(argv[i], "--to") == 0 && i + 1 < argc) {
+        if (strcmp(argv[i], "--skip-preflight") == 0) {
+            p->skip_preflight = 1;   /* for the up step (README "Pre-flight") */
+        } else if (strcmp(argv[i], "--to") == 0 && i + 1 < argc) {
             o->to = argv[++i];
         } else if (strcmp(argv[i], "--from-step") == 0 && i + 1 < argc) {
             long n = strtol(argv[++i], &end, 10);
@@ -24,7 +27,8 @@ static int upgrade_args(int argc, char **argv, struct upgrade_opts *o, struct er
                                "not '%s'", UPGRADE_N_STEPS, argv[i]);
             o->from_step = (int)n;
         } else {
-            return err_set(e, ERR_USAGE, "usage: paasctl upgrade [--to a|b] [--from-step N]");
+            return err_set(e, ERR_USAGE, "usage: paasctl upgrade [--to a|b] [--from-step N] "
+                           "[--skip-preflight]");
         }
     }
     return 0;
@@ -73,7 +77,7 @@ int cmd_upgrade(struct paas *p, int argc, char **argv, struct err *e)
     struct upgrade_result r;
     json_t *doc;
     int rc;
-    if (upgrade_args(argc, argv, &o, e) < 0)
+    if (upgrade_args(p, argc, argv, &o, e) < 0)
         return -1;
     rc = plan_upgrade(p, &o, &r, upgrade_on_step, p, e);
     if (!r.idle[0]) {     /* refused or unusable before any step */

@@ -41,6 +41,8 @@ struct paas {
     int have_aws;
     enum paas_output output;
     int dry_run;
+    int skip_preflight;       /* up/upgrade --skip-preflight (README
+                               * "Pre-flight") */
     int yes;
     struct paas_knobs knobs;
     void (*clock)(struct timespec *now);   /* the wall clock (lock, journal

@@ -23,6 +23,7 @@
 #include "plans/slot.h"
 #include "plans/private_zone.h"
 #include "plans/public_dns.h"
+#include "plans/shell_endpoint.h"
 #include "plans/tags.h"
 #include "run/wait.h"
 
@@ -49,7 +50,7 @@ void shell_world_release(struct shell_world *w)
 
 /* ---- reading ------------------------------------------------------------- */
 
-static int shell_zone_index(const struct config *cfg, const char *az)
+int shell_zone_index(const struct config *cfg, const char *az)
 {
     for (int z = 0; z < cfg->n_zones; z++)
         if (strcmp(cfg->zones[z], az) == 0)
@@ -57,9 +58,7 @@ static int shell_zone_index(const struct config *cfg, const char *az)
     return -1;
 }
 
-/* The zone index whose Name tag is PAAS-shell-<what>-<z+1>, or -1. */
-static int shell_name_zone(const struct paas *p, const struct ec2_tags *t,
-                           const char *what)
+int shell_name_zone(const struct paas *p, const struct ec2_tags *t, const char *what)
 {
     for (int z = 0; z < p->cfg.n_zones; z++) {
         char want[128];
@@ -1210,6 +1209,7 @@ int plan_up_shell(struct paas *p, int apply, struct diff *d, struct err *e)
     struct shell_todo *t = calloc(1, sizeof(*t));
     struct pzone pz;
     struct pdns pd;
+    struct vpce ve;
     int rc = -1;
     if (!w || !t) {
         free(w);
@@ -1218,11 +1218,13 @@ int plan_up_shell(struct paas *p, int apply, struct diff *d, struct err *e)
     }
     if (shell_read(p, SHELL_READ_ALL, w, e) < 0 || pzone_read(p, &pz, e) < 0 ||
         pdns_read(p, &w->zone, w->have_zone, w->lb, w->have_lb, &pd, e) < 0 ||
-        shell_refuse_duplicates(w->dup, apply, d, e) < 0)
+        vpce_read(p, w, &ve, e) < 0 || shell_refuse_duplicates(w->dup, apply, d, e) < 0)
         goto out;
     shell_decide(p, w, t, d);
     pzone_decide(p, &pz, d);
     pdns_decide(p, &pd, w->lb, w->have_lb, d);
+    if (vpce_decide(p, w, &ve, apply, d, e) < 0)
+        goto out;
     if (d->failed) {
         err_set(e, ERR_FAILED, "out of memory");
         goto out;
@@ -1238,7 +1240,8 @@ int plan_up_shell(struct paas *p, int apply, struct diff *d, struct err *e)
         shell_round_c(p, w, t, d, e) < 0 ||
         wait_check_interrupt(p, "setting routes and health checks", e) < 0 ||
         shell_round_d(p, w, t, d, e) < 0 || shell_apply_policies(p, t, e) < 0 ||
-        pzone_apply(p, &pz, w->vpc.id, d, e) < 0 || pdns_apply(p, &pd, &w->zone, d, e) < 0)
+        pzone_apply(p, &pz, w->vpc.id, d, e) < 0 || pdns_apply(p, &pd, &w->zone, d, e) < 0 ||
+        vpce_apply(p, w, &ve, d, e) < 0)
         goto out;
     rc = 0;
 out:

@@ -59,6 +59,11 @@ enum shell_read_what { SHELL_READ_ALL, SHELL_READ_FOR_SLOT };
 int shell_read(struct paas *p, enum shell_read_what what,
                struct shell_world *w, struct err *e);
 void shell_world_release(struct shell_world *w);
+/* The index of zone az in the configuration's zones, or -1. */
+int shell_zone_index(const struct config *cfg, const char *az);
+/* The zone index whose Name tag is PAAS-shell-<what>-<z+1> ("eip",
+ * "nat", ...), or -1: how the shell tells its per-zone pieces apart. */
+int shell_name_zone(const struct paas *p, const struct ec2_tags *t, const char *what);
 /* The shell's VPC by its tags; *found = 0 when there is none. dup (may be
  * NULL) gets the id of a second VPC so tagged, else "". */
 int shell_find_vpc(struct paas *p, struct ec2_vpc *out, int *found,

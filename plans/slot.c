@@ -41,7 +41,7 @@ const char *slot_role_name(enum slot_role r)
     return names[r];
 }
 
-static int slot_role_of(const char *name)
+int slot_role_of(const char *name)
 {
     for (int r = 0; r < SLOT_N_ROLES; r++)
         if (strcmp(name, slot_role_name((enum slot_role)r)) == 0)
@@ -178,21 +178,30 @@ static void slot_plan_release(struct slot_plan *s)
     slot_api_release(&s->api);
 }
 
+int slot_cluster_role_count(const struct cluster_config *cc, enum slot_role r)
+{
+    return r == ROLE_INGRESS ? cc->ingress_count
+         : r == ROLE_MINION ? cc->minion_count
+         : r == ROLE_MASTER ? cc->master_count : 1;
+}
+
 static int slot_role_count(const struct slot_plan *s, int r)
 {
-    return r == ROLE_INGRESS ? s->cc->ingress_count
-         : r == ROLE_MINION ? s->cc->minion_count
-         : r == ROLE_MASTER ? s->cc->master_count : 1;
+    return slot_cluster_role_count(s->cc, (enum slot_role)r);
+}
+
+const char *slot_cluster_role_type(const struct cluster_config *cc, enum slot_role r)
+{
+    return r == ROLE_AUTH ? cc->auth_type : r == ROLE_MASTER ? cc->master_type
+         : r == ROLE_INGRESS ? cc->ingress_type : cc->minion_type;
 }
 
 static const char *slot_role_type(const struct slot_plan *s, int r)
 {
-    return r == ROLE_AUTH ? s->cc->auth_type : r == ROLE_MASTER ? s->cc->master_type
-         : r == ROLE_INGRESS ? s->cc->ingress_type : s->cc->minion_type;
+    return slot_cluster_role_type(s->cc, (enum slot_role)r);
 }
 
-/* Even spread: zone z gets count/nz, and the first count%nz zones one more. */
-static int slot_spread(int count, int nz, int z)
+int slot_spread(int count, int nz, int z)
 {
     return count / nz + (z < count % nz ? 1 : 0);
 }

@@ -16,6 +16,17 @@
 enum slot_role { ROLE_AUTH, ROLE_MASTER, ROLE_INGRESS, ROLE_MINION, SLOT_N_ROLES };
 
 const char *slot_role_name(enum slot_role r);
+/* The role named name ("master"), or -1. */
+int slot_role_of(const char *name);
+/* The instance type of role r in the slot's [cluster x] section. */
+const char *slot_cluster_role_type(const struct cluster_config *cc, enum slot_role r);
+/* How many instances of role r the slot runs: ingress_count, minion_count,
+ * one auth server and one master. */
+int slot_cluster_role_count(const struct cluster_config *cc, enum slot_role r);
+/* Zone z's share of count instances over nz zones: count/nz, and one more
+ * in each of the first count%nz zones (the even spread of SPEC.md
+ * "Clusters"). */
+int slot_spread(int count, int nz, int z);
 
 /* Checks "a"/"b" (ERR_USAGE otherwise). */
 int slot_check_name(const char *slot, struct err *e);

@@ -23,6 +23,7 @@
 #include "plans/private_zone.h"
 #include "plans/public_dns.h"
 #include "plans/shell.h"
+#include "plans/shell_endpoint.h"
 #include "plans/slot.h"
 #include "plans/slot_api.h"
 #include "plans/slot_iam.h"
@@ -633,6 +634,7 @@ int plan_teardown_shell(struct paas *p, int apply, teardown_confirm_fn confirm,
     struct pzone pz;
     struct pdns pd;
     struct td_zone z;
+    struct vpce ve;
     int rc = -1;
     if (td_shell_interlock(p, e) < 0)
         return -1;
@@ -657,7 +659,7 @@ int plan_teardown_shell(struct paas *p, int apply, teardown_confirm_fn confirm,
     pdns_teardown_decide(p, &pd, d);
     td_shell_decide(p, w, d);
     td_zone_decide(p, w, &z, d);
-    if (pzone_teardown_decide(p, &pz, d, e) < 0)
+    if (pzone_teardown_decide(p, &pz, d, e) < 0 || vpce_teardown_decide(p, &ve, d, e) < 0)
         goto out;
     if (!apply || !diff_changes(d)) {
         rc = 0;
@@ -667,7 +669,9 @@ int plan_teardown_shell(struct paas *p, int apply, teardown_confirm_fn confirm,
         goto out;
     if (td_slot_apply(p, &t[0], e) < 0 || td_slot_apply(p, &t[1], e) < 0)
         goto out;
-    rc = pdns_teardown_apply(p, &pd, e) < 0 || pzone_teardown_apply(p, &pz, e) < 0
+    /* The endpoint before the route tables and the VPC it holds. */
+    rc = pdns_teardown_apply(p, &pd, e) < 0 || pzone_teardown_apply(p, &pz, e) < 0 ||
+         vpce_teardown_apply(p, &ve, e) < 0
              ? -1 : td_shell_apply(p, w, &z, e);
 out:
     td_slot_release(&t[0]);

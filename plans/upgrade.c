@@ -13,6 +13,7 @@
 #include "plans/consul_sync.h"
 #include "plans/diff.h"
 #include "plans/migrate.h"
+#include "plans/preflight.h"
 #include "plans/slot.h"
 #include "plans/slot_wait.h"
 #include "plans/smoke.h"
@@ -107,6 +108,10 @@ static int gate_up(struct paas *p, struct upgrade_result *r, struct upgrade_step
     struct slot_wait w;
     size_t t[DIFF_N_OPS];
     int rc;
+    /* Pre-flight as `up` does it (README "Pre-flight"), under the lock
+     * upgrade already holds: nothing is made when a quota would stop it. */
+    if (plan_preflight(p, r->idle, e) < 0)
+        return -1;
     diff_init(&d, r->idle);
     rc = plan_up_slot(p, r->idle, 1, &d, e);
     diff_totals(&d, t);

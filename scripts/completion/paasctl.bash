@@ -19,9 +19,9 @@ _paasctl_candidates() {
                 smoke) opts='' vopts='' pos0='a b' ;;
                 consul-sync) opts='--once --prefix --delete' vopts='--prefix' pos0='a b' pos1='a b' ;;
                 migrate) opts='-n -l --stack --resources --exclude-resources --update --dry-run' vopts='-n -l --stack --resources --exclude-resources' pos0='a b' pos1='a b' ;;
-                upgrade) opts='--to --from-step' vopts='--from-step' ;;
+                upgrade) opts='--to --from-step --skip-preflight' vopts='--from-step' ;;
                 plan) opts='' vopts='' pos0='shell a b' ;;
-                up) opts='--no-wait' vopts='' pos0='shell a b' ;;
+                up) opts='--no-wait --skip-preflight' vopts='' pos0='shell a b' ;;
                 teardown) opts='' vopts='' pos0='a b shell' ;;
                 status) opts='--check' vopts='' ;;
                 history) opts='-n' vopts='-n' ;;

@@ -296,6 +296,8 @@ rc, out, err, _ = run("up", "b")
 check("up b exits 0", rc == 0, err[-800:])
 iam_b = [a for a in proxy.actions() if a in ("GetRole", "GetInstanceProfile", "GetRolePolicy", "CreateRole",
                                              "PutRolePolicy", "CreateInstanceProfile", "AddRoleToInstanceProfile")]
+# 18, all up's own (three roles with auth's own): pre-flight reads no plan
+# and no IAM (README "Pre-flight").
 check("IAM calls of up do not grow with node count (3 minions vs 6)", len(iam_a) == len(iam_b) == 18,
       (len(iam_a), len(iam_b)))
 groups_b = {tags_of(g).get("paasctl:role"): g["GroupId"] for g in ec2.describe_security_groups(Filters=[

@@ -172,12 +172,13 @@ def test_plan_empty(t):
     want = {"bucket": 1, "vpc": 1, "subnet": 4, "internet-gateway": 1, "elastic-ip": 2,
             "nat-gateway": 2, "route-table": 3, "security-group": 3, "instance": 1,
             "dns-zone": 2, "elb": 2,   # the public zone and the private k8s. one
-            "dns-record": 2}           # *.ZONE and *.prelive.ZONE (README "public DNS names")
+            "dns-record": 2,           # *.ZONE and *.prelive.ZONE (README "public DNS names")
+            "vpc-endpoint": 1}         # S3 gateway endpoint (README "S3 gateway endpoint")
     check("plan shell on an empty account exits 0", rc == 0, err)
     check("plan shell on an empty account lists every shell resource as + create",
           {k: kinds.count(k) for k in want} == want and all(l.startswith("+ create") for l in lines),
           out)
-    check("plan shell says '24 to create'", "24 to create" in out, out)
+    check("plan shell says '25 to create'", "25 to create" in out, out)
     rc, out, err = t.run("-o", "json", "plan", "a", proxied=True)
     doc = json.loads(out) if rc == 0 else {}
     kinds = [i["kind"] for i in doc.get("items", []) if i["op"] == "create"]
@@ -191,7 +192,7 @@ def test_plan_empty(t):
     check("plan a without the shell says that up needs 'up shell' first",
           "up shell" in doc.get("note", ""), out)
     rc, out, err = t.run("--dry-run", "up", "shell", proxied=True)
-    check("up shell --dry-run exits 0 and prints the plan", rc == 0 and "24 to create" in out, out + err)
+    check("up shell --dry-run exits 0 and prints the plan", rc == 0 and "25 to create" in out, out + err)
     bad = mutating(t.requests())
     check("plan and --dry-run sent no mutating request (proxy log)",
           not bad and len(t.requests()) > 10, f"{bad} of {len(t.requests())}")
@@ -349,7 +350,7 @@ def test_up_shell(t):
     for x in t.ec2.describe_tags(Filters=[{"Name": "resource-id", "Values": [r["ResourceId"] for r in res]}])["Tags"]:
         by_id.setdefault(x["ResourceId"], set()).add(x["Key"])
     check("every EC2 resource of the shell carries all four paasctl tags",
-          len(by_id) == 17 and all(set(TAG_KEYS) <= k for k in by_id.values()), by_id)
+          len(by_id) == 18 and all(set(TAG_KEYS) <= k for k in by_id.values()), by_id)
 
 
 def test_idempotent(t, target):
@@ -653,7 +654,7 @@ def test_teardown(t):
           not left and not buckets and not lbs and t.zone() is None and not nats and not vpcs and
           not t.instances("shell"), (left, buckets, lbs, t.zone(), nats, vpcs))
     rc, out, err = t.run("plan", "shell")
-    check("plan shell after teardown lists everything to create again", rc == 0 and "24 to create" in out, out)
+    check("plan shell after teardown lists everything to create again", rc == 0 and "25 to create" in out, out)
 
 
 def main():

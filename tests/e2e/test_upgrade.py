@@ -75,6 +75,15 @@ check("--dry-run exits 0 and lists every step with what it would do",
       (rc, out, err[-400:]))
 check("--dry-run made no instance of slot b", ab.instances("b") == [], len(ab.instances("b")))
 
+# --- pre-flight in step 1 (README "Pre-flight"): the vCPU quota is too low -----------------
+ab.w.moto.set_quotas(vcpus=1)
+rc, out, err, _ = run("upgrade")
+check("pre-flight stops step 1 (up b): exit 1 naming the vCPUs wanted and the quota",
+      rc == 1 and "step 1/7 (up b)" in err and "pre-flight" in err and "quota 1 " in err,
+      (rc, err[-1200:]))
+check("pre-flight: no instance of slot b was made", ab.instances("b") == [], len(ab.instances("b")))
+ab.w.moto.set_quotas()
+
 # --- a failing gate: an Ingress host answers 503 after the migration -----------------------
 ab.ingress.answers[HOST] = 503
 rc, out, err, doc = run("-o", "json", "upgrade")

@@ -34,6 +34,13 @@ import urllib.request
 ROOT = os.environ.get("PAASCTL_ROOT") or os.path.dirname(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PAASCTL = os.environ.get("PAASCTL") or os.path.join(ROOT, "paasctl")
+MOTO_QUOTAS = os.path.join(ROOT, "tests", "lib", "moto_quotas.py")
+# Images moto ships in every region (its amis.json), so pre-flight finds
+# them: Ubuntu 16.04 amd64 for the nodes, Amazon Linux x86_64 for the
+# bastion, and an arm64 one that pre-flight must refuse.
+AMI_NODES = "ami-785db401"
+AMI_BASTION = "ami-760aaa0f"
+AMI_ARM64 = "ami-0e9271c829888680e"
 
 _failed = 0
 _passed = 0
@@ -140,16 +147,15 @@ def _wait_own_listener(proc, log_path, line, timeout=30):
 
 
 class Moto:
-    """A moto_server on a free loopback port. auth=True: signature checking
-    on, with an IAM user whose key is in .key_id/.secret. indexed_tags=True:
-    tests/lib/moto_indexed.py (the same server, EC2 tag lookups by id), for
-    tests that pile up many EC2 resources."""
+    """A moto_server on a free loopback port, started through
+    tests/lib/moto_quotas.py (EC2's quotas for pre-flight). auth=True:
+    signature checking on, with an IAM user whose key is in .key_id/.secret.
+    indexed_tags=True: EC2 tag lookups by id as well (tests/lib/moto_indexed.py),
+    for tests that pile up many EC2 resources."""
 
     def __init__(self, auth=True, record=False, workdir=None, extra_no_auth=0,
                  indexed_tags=False):
-        self.argv = [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                                  "moto_indexed.py")] \
-            if indexed_tags else ["moto_server"]
+        self.argv = [sys.executable, MOTO_QUOTAS] + (["--indexed-tags"] if indexed_tags else [])
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.auth = auth
@@ -165,6 +171,11 @@ class Moto:
         if record:
             env["MOTO_ENABLE_RECORDING"] = "True"
             env["MOTO_RECORDER_FILEPATH"] = os.path.join(self.workdir, "recording.jsonl")
+        # EC2's quotas for paasctl's pre-flight (tests/lib/moto_quotas.py):
+        # roomy by default, set_quotas() lowers them.
+        self.quotas_path = os.path.join(self.workdir, f"quotas-{id(self)}.json")
+        self.set_quotas()
+        env["PAASCTL_TEST_QUOTAS"] = self.quotas_path
         self._start(env)
         self.key_id, self.secret = "testing", "testing"
         if auth:
@@ -200,6 +211,16 @@ class Moto:
                                 "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
         key = iam.create_access_key(UserName="paasctl-test")["AccessKey"]
         self.key_id, self.secret = key["AccessKeyId"], key["SecretAccessKey"]
+
+    def set_quotas(self, vcpus=100000, eips=1000, default_only=(), deny=False):
+        """EC2's quotas as Service Quotas answers them from now on: vCPUs of
+        On-Demand standard instances (L-1216C47A) and Elastic IPs
+        (L-0263D0A3); default_only: codes only GetAWSDefaultServiceQuota
+        knows; deny: AccessDeniedException."""
+        with open(self.quotas_path + ".tmp", "w") as f:
+            json.dump({"L-1216C47A": vcpus, "L-0263D0A3": eips,
+                       "default_only": list(default_only), "deny": deny}, f)
+        os.replace(self.quotas_path + ".tmp", self.quotas_path)
 
     def client(self, service, region="us-east-1"):
         """An independent client (boto3) to check the world with."""
@@ -262,7 +283,7 @@ def cluster_section(slot, extra=""):
     return f"""
 [cluster {slot}]
 kubernetes_version = {"1.31.4" if slot == "a" else "1.32.4"}
-ami           = ami-0abcdef1234567890
+ami           = {AMI_NODES}
 auth_type     = t3.medium
 master_type   = m5.large
 ingress_type  = c5.large
@@ -292,7 +313,7 @@ public_subnets  = {public}
 private_subnets = {private}
 dns_zone        = {name}.paas.example.com
 admin_cidr      = 203.0.113.0/24
-bastion_ami     = ami-0123456789abcdef0
+bastion_ami     = {AMI_BASTION}
 bastion_type    = t3.micro
 
 [elb]

@@ -7,7 +7,8 @@ builds it again dozens of times (tests/e2e/test_interrupts.py) made each
 DescribeInstances cost ~0.3 s after 20 cycles. Here a resource's tags are
 read from the backend's own tag map, keyed by resource id (the scan's
 regex is anchored at the start, and ids of one kind have one length, so
-it matched exactly that id). Arguments as moto_server's."""
+it matched exactly that id). Imported by tests/lib/moto_quotas.py when
+started with --indexed-tags; run alone, arguments as moto_server's."""
 
 from moto.ec2.models.core import TaggedEC2Resource
 from moto.ec2.utils import EC2_PREFIX_TO_RESOURCE, get_prefix
