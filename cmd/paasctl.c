@@ -113,9 +113,10 @@ static const struct cmd commands[] = {
       "LIVE is the slot tagged live, IDLE the other (or --to). Stops at the first\n"
       "failed step (exit 1, or 3 for a refusal) naming it and how to continue;\n"
       "run again, it resumes at the first unfinished step of the unfinished\n"
-      "upgrade the journal records. Never tears the old slot down.\n"
+      "upgrade (recorded after each step in STATE_BUCKET/NAME/upgrade, so even\n"
+      "a killed run resumes; else the journal's). Never tears the old slot down.\n"
       "  --to a|b        the slot to upgrade to (must not be live)\n"
-      "  --from-step N   start at step N whatever the journal says\n"
+      "  --from-step N   start at step N whatever the records say\n"
       "  --skip-preflight  the up step without the quota and image checks\n"
       "  --dry-run       print the steps it would run and what each does\n", NULL,
       "paasctl --dry-run upgrade\npaasctl upgrade\npaasctl upgrade --from-step 5" },

@@ -1,8 +1,8 @@
 /* upgrade [--to a|b] [--from-step N]: the whole story to the idle slot, gate
  * by gate (SPEC.md "Upgrade"). Prints a line per step as it finishes (or
  * the steps it would run, with --dry-run), or one JSON document at the
- * end; the journal record holds every step's outcome and time, which is
- * where the next run resumes from. */
+ * end; the journal record holds every step's outcome and time (and the
+ * progress object, after each step, what the next run resumes from). */
 #include "cmd/cmd.h"
 
 #include <stdio.h>
@@ -49,7 +49,7 @@ static void upgrade_on_step(void *arg, const struct upgrade_result *r, int step)
         return;
     if (step == r->first)
         printf("upgrade %s -> %s%s, from step %d of %d\n", r->live, r->idle,
-               r->resumed ? " (resuming the unfinished upgrade the journal records)" : "",
+               r->resumed ? " (resuming the unfinished upgrade)" : "",
                r->first, UPGRADE_N_STEPS);
     upgrade_step_line(r, step);
 }

@@ -2,7 +2,9 @@
  * plan its own command calls, all under the one lock the dispatcher took
  * for this run. Which slot is LIVE and which IDLE comes from the traffic
  * tags (or --to); a run that follows an unfinished one takes its slots and
- * starts at its first unfinished step, as the journal recorded them. */
+ * starts at its first unfinished step, as the progress object (written
+ * after every gate, run/upgrade_progress.h) or else the journal recorded
+ * them. */
 #include "plans/upgrade.h"
 
 #include <stdarg.h>
@@ -21,6 +23,7 @@
 #include "plans/swap_world.h"
 #include "run/identity.h"
 #include "run/journal.h"
+#include "run/upgrade_progress.h"
 
 static const char *const step_what[UPGRADE_N_STEPS] = {
     "converge the idle slot's instances, DNS and pre-live membership; wait for its nodes",
@@ -287,39 +290,76 @@ static void step_from_record(struct upgrade_step *s, json_t *js)
     snprintf(s->detail, sizeof(s->detail), "%s", upgrade_str(js, "detail"));
 }
 
-/* The newest upgrade record, when it did not finish (and --to, if given,
- * names its idle slot): its slots, its steps, and the first step it left
- * unfinished. Returns 1 when resuming. */
-static int resume_from_journal(struct paas *p, const char *to, struct upgrade_result *r,
-                               struct err *e)
+/* The first step (1-based) an earlier run left neither ok nor skipped;
+ * UPGRADE_N_STEPS + 1 when it left none. */
+static int first_unfinished(json_t *steps)
 {
-    json_t *rec = NULL, *ch, *steps;
-    const char *live, *idle, *outcome;
-    int resume = 0;
-    if (journal_newest(p, "upgrade", &rec, e) < 0)
-        return -1;
-    ch = json_object_get(rec, "changes");
-    outcome = json_string_value(json_object_get(rec, "outcome"));
-    live = json_string_value(json_object_get(ch, "live"));
-    idle = json_string_value(json_object_get(ch, "idle"));
-    steps = json_object_get(ch, "steps");
-    if (rec && outcome && strcmp(outcome, "ok") != 0 && live && idle && json_is_array(steps) &&
-        json_array_size(steps) == UPGRADE_N_STEPS && (!to || strcmp(to, idle) == 0) &&
-        config_slot_index(live) >= 0 && config_slot_index(idle) >= 0) {
-        snprintf(r->live, sizeof(r->live), "%s", live);
-        snprintf(r->idle, sizeof(r->idle), "%s", idle);
-        upgrade_name_steps(r);
-        for (r->first = 1; r->first < UPGRADE_N_STEPS; r->first++) {
-            const char *so = json_string_value(json_object_get(
-                json_array_get(steps, (size_t)r->first - 1), "outcome"));
-            if (!so || (strcmp(so, "ok") != 0 && strcmp(so, "skipped") != 0))
-                break;
-        }
-        for (int i = 0; i < r->first - 1; i++)
-            step_from_record(&r->steps[i], json_array_get(steps, (size_t)i));
-        resume = 1;
+    int i;
+    for (i = 0; i < UPGRADE_N_STEPS; i++) {
+        const char *so = json_string_value(json_object_get(
+            json_array_get(steps, (size_t)i), "outcome"));
+        if (!so || (strcmp(so, "ok") != 0 && strcmp(so, "skipped") != 0))
+            break;
     }
-    json_decref(rec);
+    return i + 1;
+}
+
+/* Takes an earlier run's slots and steps from doc (an upgrade document as
+ * upgrade_result_json made it: the progress object, or a journal record's
+ * "changes") when it names both slots, --to (if given) names its idle one,
+ * and a step is unfinished. unfinished: the run is known not to have
+ * finished (a journal record not "ok"), so a record of seven done steps
+ * still resumes at the last. Returns 1 when resuming. */
+static int resume_from_doc(json_t *doc, const char *to, int unfinished,
+                           struct upgrade_result *r)
+{
+    const char *live = json_string_value(json_object_get(doc, "live"));
+    const char *idle = json_string_value(json_object_get(doc, "idle"));
+    json_t *steps = json_object_get(doc, "steps");
+    int first;
+    if (!live || !idle || !json_is_array(steps) || json_array_size(steps) != UPGRADE_N_STEPS ||
+        (to && strcmp(to, idle) != 0) || config_slot_index(live) < 0 ||
+        config_slot_index(idle) < 0)
+        return 0;
+    first = first_unfinished(steps);
+    if (first > UPGRADE_N_STEPS) {
+        if (!unfinished)
+            return 0;
+        first = UPGRADE_N_STEPS;
+    }
+    snprintf(r->live, sizeof(r->live), "%s", live);
+    snprintf(r->idle, sizeof(r->idle), "%s", idle);
+    upgrade_name_steps(r);
+    r->first = first;
+    for (int i = 0; i < r->first - 1; i++)
+        step_from_record(&r->steps[i], json_array_get(steps, (size_t)i));
+    return 1;
+}
+
+/* Where an earlier, unfinished run stopped. The progress object first: it
+ * is written after every gate, so it is as new as the journal's last
+ * upgrade record or newer (the only record of a run killed outright), and
+ * it is gone once an upgrade finished ok. Without one (a run before this
+ * object existed, or its write failed), the newest upgrade record when it
+ * did not finish. Returns 1 when resuming. */
+static int resume_earlier(struct paas *p, const char *to, struct upgrade_result *r,
+                          struct err *e)
+{
+    json_t *doc = NULL;
+    const char *outcome;
+    int resume;
+    if (upgrade_progress_read(p, &doc, e) < 0)
+        return -1;
+    resume = doc ? resume_from_doc(doc, to, 0, r) : 0;
+    json_decref(doc);
+    if (resume)
+        return 1;
+    if (journal_newest(p, "upgrade", &doc, e) < 0)
+        return -1;
+    outcome = json_string_value(json_object_get(doc, "outcome"));
+    resume = doc && outcome && strcmp(outcome, "ok") != 0 &&
+             resume_from_doc(json_object_get(doc, "changes"), to, 1, r);
+    json_decref(doc);
     return resume;
 }
 
@@ -331,7 +371,7 @@ static int upgrade_start(struct paas *p, const struct upgrade_opts *o, struct up
         return err_set(e, ERR_USAGE, "upgrade --to: unknown slot '%s' (a or b)", o->to);
     if (o->from_step < 0 || o->from_step > UPGRADE_N_STEPS)
         return err_set(e, ERR_USAGE, "upgrade --from-step: 1 to %d", UPGRADE_N_STEPS);
-    if ((resume = resume_from_journal(p, o->to, r, e)) < 0)
+    if ((resume = resume_earlier(p, o->to, r, e)) < 0)
         return -1;
     r->resumed = resume;
     if (!resume) {
@@ -421,6 +461,25 @@ static int upgrade_stop_message(const struct upgrade_result *r, int i, struct er
                    i + 1, i + 1);
 }
 
+/* The steps so far, where a run after this one being killed resumes (one
+ * PUT per gate). Not after a signal: no new request starts then (SPEC.md
+ * "Exit codes"), and the journal record the dispatcher writes says the
+ * same. A failed write costs only the durability: logged, not fatal. */
+static void upgrade_record_progress(struct paas *p, const struct upgrade_result *r)
+{
+    struct err pe;
+    json_t *doc;
+    if (paas_interrupted(p))
+        return;
+    err_init(&pe);
+    doc = upgrade_result_json(r);
+    if (!doc || upgrade_progress_write(p, doc, &pe) < 0)
+        log_error(&p->log, "could not record the upgrade's progress in s3://%s/%s/upgrade "
+                  "(a run after a crash would start at an earlier step): %s",
+                  p->cfg.state_bucket, p->cfg.name, doc ? pe.msg : "out of memory");
+    json_decref(doc);
+}
+
 int plan_upgrade(struct paas *p, const struct upgrade_opts *o, struct upgrade_result *r,
                  upgrade_fn fn, void *arg, struct err *e)
 {
@@ -433,13 +492,15 @@ int plan_upgrade(struct paas *p, const struct upgrade_opts *o, struct upgrade_re
     }
     for (int i = r->first - 1; i < UPGRADE_N_STEPS; i++) {
         int rc = run_step(p, r, i, e);
+        if (rc < 0)
+            r->stopped = i + 1;
+        upgrade_record_progress(p, r);
         if (fn)
             fn(arg, r, i + 1);
-        if (rc < 0) {
-            r->stopped = i + 1;
+        if (rc < 0)
             return upgrade_stop_message(r, i, e);
-        }
     }
+    upgrade_progress_delete(p);
     return 0;
 }
 
