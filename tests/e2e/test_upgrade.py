@@ -105,6 +105,22 @@ check("steps 1-4 ran: b has a's stack and Consul keys",
       ab.consul["b"].dump("shop/").keys() == ab.consul["a"].dump("shop/").keys(),
       ab.consul["b"].dump("shop/").keys())
 
+s3 = ab.w.moto.client("s3")
+
+
+def progress():
+    """The progress object STATE_BUCKET/NAME/upgrade, or None."""
+    try:
+        return json.loads(s3.get_object(Bucket="upg-paasctl-state", Key="upg/upgrade")["Body"].read())
+    except s3.exceptions.NoSuchKey:
+        return None
+
+
+left = progress()
+check("failing smoke gate: the progress object holds the same steps (step 5 failed)",
+      left and [s["outcome"] for s in left["steps"]] == [s["outcome"] for s in steps] and
+      left["stopped_at"] == 5, json.dumps(left)[:800])
+
 # --- fixed: resume at step 5 ------------------------------------------------------------------
 ab.ingress.answers[HOST] = 200
 writes_before = len(paasctl_writes("b"))
@@ -128,6 +144,8 @@ check("after upgrade: b is live, a pre-live; the live ELB holds exactly b's ingr
 check("step 5 smoked b through the pre-live ELB, step 7 through the live ELB, probing the Ingress host",
       len(steps) == 7 and "on upg-prelive" in steps[4]["detail"] and "on upg-live" in steps[6]["detail"] and
       (HOST, "/healthz") in ab.ingress.seen, [s["detail"] for s in steps[4:]])
+
+check("a finished upgrade leaves no progress object", progress() is None, json.dumps(progress())[:400])
 
 rc, out, err, hist = run("-o", "json", "history")
 recs = hist if isinstance(hist, list) else (hist or {}).get("records", [])
