@@ -81,11 +81,13 @@ static void status_print_json(struct paas *p, const struct status_report *r)
     json_t *shell = r->have_shell
         ? json_pack("{s:s, s:s}", "vpc_id", r->vpc.id, "cidr", r->vpc.cidr)
         : json_null();
-    json_t *d = json_pack("{s:s, s:s, s:o, s:{s:o, s:o}, s:{s:o, s:o}, s:o, s:o}",
+    json_t *d = json_pack("{s:s, s:s, s:o, s:{s:o, s:o, s:{s:o, s:o}}, s:{s:o, s:o}, s:o, s:o}",
                           "paas", p->cfg.name, "region", p->aws.region,
                           "shell", shell,
                           "elbs", "live", status_elb_json(&r->live),
                           "prelive", status_elb_json(&r->prelive),
+                          "api", "a", status_elb_json(&r->api[0]),
+                          "b", status_elb_json(&r->api[1]),
                           "slots", "a", status_slot_json(r, "a"),
                           "b", status_slot_json(r, "b"),
                           "live", status_str_or_null(r->live_slot),
@@ -213,6 +215,9 @@ static void status_print_table(struct paas *p, const struct status_report *r)
     table_add(&t, "ELB", "NAME", "DNS", "HEALTH");
     status_print_elb("live", &r->live, &t);
     status_print_elb("pre-live", &r->prelive, &t);
+    for (int k = 0; k < 2; k++)
+        if (r->api_wanted[k])
+            status_print_elb(k == 0 ? "api a" : "api b", &r->api[k], &t);
     table_print(&t);
     table_release(&t);
     putchar('\n');

@@ -25,17 +25,22 @@ void slot_api_release(struct slot_api *a)
     elb_lb_release(&a->lb);
 }
 
-static int slot_api_wanted(const struct paas *p, const char *slot)
+int slot_api_wanted(const struct paas *p, const char *slot)
 {
     int i = config_slot_index(slot);
     return i >= 0 && p->cfg.cluster[i].master_count == 3;
+}
+
+void slot_api_name(const struct paas *p, const char *slot, char *out, size_t size)
+{
+    snprintf(out, size, "%s-%s-api", p->cfg.name, slot);
 }
 
 static int slot_api_describe(struct paas *p, const char *slot, struct slot_api *a,
                              struct err *e)
 {
     const char *names[1] = { a->name };
-    snprintf(a->name, sizeof(a->name), "%s-%s-api", p->cfg.name, slot);
+    slot_api_name(p, slot, a->name, sizeof(a->name));
     if (elb_describe(&p->aws, names, 1, &a->lb, &a->have, e) < 0)
         return err_wrap(e, "API load balancer %s", a->name);
     return 0;
@@ -45,7 +50,7 @@ int slot_api_read(struct paas *p, const char *slot, struct slot_api *a,
                   struct err *e)
 {
     memset(a, 0, sizeof(*a));
-    snprintf(a->name, sizeof(a->name), "%s-%s-api", p->cfg.name, slot);
+    slot_api_name(p, slot, a->name, sizeof(a->name));
     a->want = slot_api_wanted(p, slot);
     return a->want ? slot_api_describe(p, slot, a, e) : 0;
 }

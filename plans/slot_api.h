@@ -31,6 +31,11 @@ struct slot_api {
 
 void slot_api_release(struct slot_api *a);
 
+/* 1 when slot's [cluster] asks for master_count = 3 (a balancer). */
+int slot_api_wanted(const struct paas *p, const char *slot);
+/* "NAME-SLOT-api". */
+void slot_api_name(const struct paas *p, const char *slot, char *out, size_t size);
+
 /* up/plan: reads the balancer by name when master_count = 3 (one
  * DescribeLoadBalancers; none with 1). */
 int slot_api_read(struct paas *p, const char *slot, struct slot_api *a,

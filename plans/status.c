@@ -11,6 +11,7 @@
 #include "core/strmap.h"
 #include "run/journal.h"
 #include "plans/shell.h"
+#include "plans/slot_api.h"
 #include "plans/slot_wait.h"
 #include "plans/swap.h"
 #include "plans/tags.h"
@@ -21,6 +22,8 @@ void status_report_release(struct status_report *r)
 {
     elb_lb_release(&r->live.lb);
     elb_lb_release(&r->prelive.lb);
+    elb_lb_release(&r->api[0].lb);
+    elb_lb_release(&r->api[1].lb);
     free(r->instances);
     free(r->drift);
     json_decref(r->journal);
@@ -59,19 +62,33 @@ static int status_elb_health(struct paas *p, struct status_elb *s,
     return 0;
 }
 
+/* The two ELBs, and the API balancer of each slot whose configuration
+ * asks for three masters (SPEC.md "Clusters"), in one describe. */
 static int status_find_elbs(struct paas *p, struct status_report *r,
                             struct err *e)
 {
-    const char *names[2] = { p->cfg.live_name, p->cfg.prelive_name };
-    struct elb_lb lbs[2];
-    int found[2];
-    if (elb_describe(&p->aws, names, 2, lbs, found, e) < 0)
+    static const char *const slots[2] = { "a", "b" };
+    char api[2][64];
+    const char *names[4] = { p->cfg.live_name, p->cfg.prelive_name };
+    struct status_elb *into[4] = { &r->live, &r->prelive };
+    struct elb_lb lbs[4];
+    int found[4];
+    size_t n = 2;
+    for (int k = 0; k < 2; k++) {
+        r->api_wanted[k] = slot_api_wanted(p, slots[k]);
+        if (!r->api_wanted[k])
+            continue;
+        slot_api_name(p, slots[k], api[k], sizeof(api[k]));
+        names[n] = api[k];
+        into[n++] = &r->api[k];
+    }
+    if (elb_describe(&p->aws, names, n, lbs, found, e) < 0)
         return -1;
-    r->live = (struct status_elb){ found[0], lbs[0], 0, 0 };
-    r->prelive = (struct status_elb){ found[1], lbs[1], 0, 0 };
-    if (status_elb_health(p, &r->live, e) < 0 ||
-        status_elb_health(p, &r->prelive, e) < 0)
-        return -1;
+    for (size_t i = 0; i < n; i++)
+        *into[i] = (struct status_elb){ found[i], lbs[i], 0, 0 };
+    for (size_t i = 0; i < n; i++)
+        if (status_elb_health(p, into[i], e) < 0)
+            return -1;
     return 0;
 }
 

@@ -25,6 +25,8 @@ struct status_report {
     int have_shell;
     struct ec2_vpc vpc;
     struct status_elb live, prelive;
+    int api_wanted[2];                /* slot a, b: master_count = 3 */
+    struct status_elb api[2];         /* ...its API balancer NAME-SLOT-api */
     struct ec2_instance *instances;   /* every non-terminated instance */
     size_t n_instances;
     char live_slot[16];               /* "a", "b" or "" (from traffic tags) */

@@ -32,6 +32,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 from harness import ROOT, World, check, done, sample_config  # noqa: E402
 from faultproxy import FaultProxy, Rule  # noqa: E402
+from schemas import problems  # noqa: E402
 
 NAME = "ha"
 ZONE = f"{NAME}.paas.example.com"
@@ -195,6 +196,21 @@ n0 = len(proxy.log)
 rc, out, err = run("up", "a", "--no-wait")
 check("up a again: exit 0, no mutating request", rc == 0 and not mutating(a for _, _, a in proxy.log[n0:]),
       (rc, mutating(a for _, _, a in proxy.log[n0:]), err[-400:]))
+
+# ---- status shows the API balancer of a slot with three masters ------------------------------------------
+rc, out, err = run("-o", "json", "status")
+check("status -o json matches docs/schema/status.json", not problems("status", out, rc),
+      problems("status", out, rc))
+st = json.loads(out) if rc == 0 else {}
+api = ((st.get("elbs") or {}).get("api") or {})
+check("status -o json: slot a's API balancer with the masters as members, b's null (one master)",
+      (api.get("a") or {}).get("name") == f"{NAME}-a-api" and
+      sorted((api.get("a") or {}).get("instances", [])) ==
+      sorted(i["InstanceId"] for i in instances("a", "master")) and "b" in api and api["b"] is None,
+      api)
+rc, out, err = run("status")
+check("status table has an 'api a' row naming the balancer",
+      rc == 0 and re.search(rf"^api a\s+{NAME}-a-api\s", out, re.M) and "api b" not in out, out)
 
 # ---- two zones: 2 + 1 --------------------------------------------------------------------------------
 CFG2 = w.write_config(config(zones=2, name="hb"), "two-zones.ini")
