@@ -497,6 +497,19 @@ struct aws_batch_item *elb_create_ssl_policy(struct aws_batch *b, const char *lb
     return it;
 }
 
+struct aws_batch_item *elb_set_listener_cert(struct aws_batch *b, const char *lb,
+                                             int lb_port, const char *cert_arn)
+{
+    struct aws_batch_item *it = aws_batch_add(b, AWS_ELB,
+                                              "SetLoadBalancerListenerSSLCertificate", 1);
+    char port[16];
+    snprintf(port, sizeof(port), "%d", lb_port);
+    aws_query_add(&it->q, "LoadBalancerName", lb);
+    aws_query_add(&it->q, "LoadBalancerPort", port);
+    aws_query_add(&it->q, "SSLCertificateId", cert_arn);
+    return it;
+}
+
 struct aws_batch_item *elb_set_listener_policy(struct aws_batch *b, const char *lb,
                                                int lb_port, const char *policy_name)
 {

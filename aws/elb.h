@@ -145,6 +145,10 @@ struct aws_batch_item *elb_create_ssl_policy(struct aws_batch *b, const char *lb
                                              const char *reference);
 /* SetLoadBalancerPoliciesOfListener: the listener on lb_port uses exactly
  * policy_name (it replaces what the listener had). */
+/* SetLoadBalancerListenerSSLCertificate: the listener on lb_port serves
+ * cert_arn from now on, without being deleted (its policies stay). */
+struct aws_batch_item *elb_set_listener_cert(struct aws_batch *b, const char *lb,
+                                             int lb_port, const char *cert_arn);
 struct aws_batch_item *elb_set_listener_policy(struct aws_batch *b, const char *lb,
                                                int lb_port, const char *policy_name);
 /* DeleteLoadBalancerPolicy (a policy no listener uses any more). */

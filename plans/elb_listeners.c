@@ -45,21 +45,59 @@ static const struct elb_listener *lsn_find(const struct elb_lb *lb, const struct
     return NULL;
 }
 
+/* The same listener but for its certificate (both have one). */
+static int lsn_same_but_cert(const struct elb_listener *a, const struct elb_listener *b)
+{
+    return a->lb_port == b->lb_port && a->instance_port == b->instance_port &&
+           lsn_proto_eq(a->protocol, b->protocol) &&
+           lsn_proto_eq(a->instance_protocol, b->instance_protocol) &&
+           a->cert_arn[0] && b->cert_arn[0] && strcmp(a->cert_arn, b->cert_arn) != 0;
+}
+
+/* The listener of lb that only needs want's certificate, or NULL. */
+static const struct elb_listener *lsn_find_cert_swap(const struct elb_lb *lb,
+                                                     const struct elb_listener *w)
+{
+    for (size_t k = 0; lb && k < lb->n_listeners; k++)
+        if (lsn_same_but_cert(&lb->listeners[k], w))
+            return &lb->listeners[k];
+    return NULL;
+}
+
 void lsn_diff(const struct config *cfg, const struct elb_lb *lb, struct lsn_diff *out)
 {
     struct elb_listener want[CONFIG_MAX_LISTENERS];
     size_t n = lsn_want(cfg, want);
     memset(out, 0, sizeof(*out));
-    for (size_t i = 0; i < n; i++)
-        if (!lsn_find(lb, &want[i]))
+    for (size_t i = 0; i < n; i++) {
+        if (lsn_find(lb, &want[i]))
+            continue;
+        if (lsn_find_cert_swap(lb, &want[i]))
+            out->cert[out->n_cert++] = want[i];
+        else
             out->add[out->n_add++] = want[i];
+    }
     for (size_t k = 0; lb && k < lb->n_listeners; k++) {
         int keep = 0;
         for (size_t i = 0; i < n && !keep; i++)
-            keep = lsn_eq(&lb->listeners[k], &want[i]);
+            keep = lsn_eq(&lb->listeners[k], &want[i]) ||
+                   lsn_same_but_cert(&lb->listeners[k], &want[i]);
         if (!keep)
             out->del[out->n_del++] = lb->listeners[k].lb_port;
     }
+}
+
+int lsn_todo(const struct lsn_diff *ld)
+{
+    return ld->n_add || ld->n_del || ld->n_cert;
+}
+
+void lsn_add(struct aws_batch *b, const char *lb, const struct lsn_diff *ld)
+{
+    if (ld->n_add)
+        elb_create_listeners(b, lb, ld->add, ld->n_add);
+    for (size_t i = 0; i < ld->n_cert; i++)
+        elb_set_listener_cert(b, lb, ld->cert[i].lb_port, ld->cert[i].cert_arn);
 }
 
 static int lsn_lb_has_policy(const struct elb_lb *lb, const char *name)
@@ -114,6 +152,8 @@ void lsn_describe(const struct lsn_diff *ld, const struct lsn_policy *pol, char 
         buf_printf(&b, "%s%c%d %s->%d", sep, replaces ? '~' : '+', ld->add[i].lb_port,
                    ld->add[i].protocol, ld->add[i].instance_port);
     }
+    for (size_t i = 0; i < ld->n_cert; i++, sep = ", ")
+        buf_printf(&b, "%s~%d certificate (in place)", sep, ld->cert[i].lb_port);
     for (size_t j = 0; j < ld->n_del; j++) {
         int replaced = 0;
         for (size_t i = 0; i < ld->n_add && !replaced; i++)

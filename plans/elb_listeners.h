@@ -24,8 +24,19 @@ struct lsn_diff {
     size_t n_add;
     int del[ELB_MAX_LISTENERS];
     size_t n_del;
+    /* Listeners that differ only in their certificate: swapped in place
+     * (SetLoadBalancerListenerSSLCertificate), never deleted and made
+     * again, so a certificate change leaves no moment without the
+     * listener on the live ELB. */
+    struct elb_listener cert[CONFIG_MAX_LISTENERS];
+    size_t n_cert;
 };
 void lsn_diff(const struct config *cfg, const struct elb_lb *lb, struct lsn_diff *out);
+/* 1 when the balancer's listeners need any change. */
+int lsn_todo(const struct lsn_diff *ld);
+/* The creates and certificate swaps of ld on balancer lb (the deletes go
+ * in an earlier round). */
+void lsn_add(struct aws_batch *b, const char *lb, const struct lsn_diff *ld);
 
 /* The SSL negotiation policy work on one balancer: create the paasctl
  * policy for [elb] ssl_policy when the balancer lacks it, set it on every

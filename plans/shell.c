@@ -750,7 +750,7 @@ static void shell_decide_lbs(struct paas *p, struct shell_world *w,
         t->lb[l] = !w->have_lb[l];
         lsn_diff(&p->cfg, t->lb[l] ? NULL : &w->lb[l], &ld);
         lsn_policy_decide(&p->cfg, t->lb[l] ? NULL : &w->lb[l], &t->lb_policy[l]);
-        t->lb_listeners[l] = !t->lb[l] && (ld.n_add || ld.n_del);
+        t->lb_listeners[l] = !t->lb[l] && lsn_todo(&ld);
         t->lb_health[l] = t->lb[l] || !shell_health_eq(&want, &w->lb[l].health);
         t->lb_attrs[l] = t->lb[l] || !a->cross_zone || !a->draining ||
                          a->draining_timeout != p->cfg.draining_timeout;
@@ -1189,8 +1189,7 @@ static int shell_round_d(struct paas *p, struct shell_world *w,
             elb_modify_attrs(&b, name, &a);
         if (t->lb_listeners[l]) {
             lsn_diff(&p->cfg, &w->lb[l], &ld);
-            if (ld.n_add)
-                elb_create_listeners(&b, name, ld.add, ld.n_add);
+            lsn_add(&b, name, &ld);
         }
     }
     return shell_round(p, w, t, &b, d, "setting routes and ELB health checks", e);
