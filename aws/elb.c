@@ -497,30 +497,32 @@ struct aws_batch_item *elb_create_ssl_policy(struct aws_batch *b, const char *lb
     return it;
 }
 
-struct aws_batch_item *elb_set_listener_cert(struct aws_batch *b, const char *lb,
-                                             int lb_port, const char *cert_arn)
+/* A call on one listener of lb: its port and one more parameter. */
+static struct aws_batch_item *elb_listener_call(struct aws_batch *b, const char *action,
+                                                const char *lb, int lb_port,
+                                                const char *key, const char *value)
 {
-    struct aws_batch_item *it = aws_batch_add(b, AWS_ELB,
-                                              "SetLoadBalancerListenerSSLCertificate", 1);
+    struct aws_batch_item *it = aws_batch_add(b, AWS_ELB, action, 1);
     char port[16];
     snprintf(port, sizeof(port), "%d", lb_port);
     aws_query_add(&it->q, "LoadBalancerName", lb);
     aws_query_add(&it->q, "LoadBalancerPort", port);
-    aws_query_add(&it->q, "SSLCertificateId", cert_arn);
+    aws_query_add(&it->q, key, value);
     return it;
+}
+
+struct aws_batch_item *elb_set_listener_cert(struct aws_batch *b, const char *lb,
+                                             int lb_port, const char *cert_arn)
+{
+    return elb_listener_call(b, "SetLoadBalancerListenerSSLCertificate", lb, lb_port,
+                             "SSLCertificateId", cert_arn);
 }
 
 struct aws_batch_item *elb_set_listener_policy(struct aws_batch *b, const char *lb,
                                                int lb_port, const char *policy_name)
 {
-    struct aws_batch_item *it = aws_batch_add(b, AWS_ELB,
-                                              "SetLoadBalancerPoliciesOfListener", 1);
-    char port[16];
-    snprintf(port, sizeof(port), "%d", lb_port);
-    aws_query_add(&it->q, "LoadBalancerName", lb);
-    aws_query_add(&it->q, "LoadBalancerPort", port);
-    aws_query_add(&it->q, "PolicyNames.member.1", policy_name);
-    return it;
+    return elb_listener_call(b, "SetLoadBalancerPoliciesOfListener", lb, lb_port,
+                             "PolicyNames.member.1", policy_name);
 }
 
 struct aws_batch_item *elb_delete_policy(struct aws_batch *b, const char *lb,
