@@ -24,34 +24,16 @@ const char *const auth_store_node_keys[] = {
 const size_t auth_store_n_node_keys =
     sizeof(auth_store_node_keys) / sizeof(auth_store_node_keys[0]);
 
-static int auth_get(struct paas *p, const char *bucket, struct pki_object *o,
-                    struct err *e)
-{
-    buf_reset(&o->body);
-    if (s3_get_secret(&p->aws, bucket, o->key, &o->body, e) < 0)
-        return err_wrap(e, "reading s3://%s/%s", bucket, o->key);
-    return 0;
-}
-
 /* The CA pair in memory: read, made, or its certificate re-made from the
  * key when a crash lost it (as pki_store does for the cluster CAs). */
 static int auth_ca(struct paas *p, const char *bucket, struct auth_store *s,
                    struct err *e)
 {
     struct pki_object *key = &s->o[AU_CA_KEY], *crt = &s->o[AU_CA_CRT];
-    if (!key->listed && crt->listed)
-        return err_set(e, ERR_FAILED, "s3://%s/%s exists without its key %s: it cannot "
-                       "be used; delete it and run up again", bucket, crt->key, key->key);
-    if (key->listed) {
-        if (auth_get(p, bucket, key, e) < 0)
-            return -1;
-    } else {
-        key->create = 1;
-        if (pki_key_new(&key->body, e) < 0)
-            return -1;
-    }
+    if (pki_object_key(p, bucket, key, crt, e) < 0)
+        return -1;
     if (crt->listed)
-        return auth_get(p, bucket, crt, e) < 0 ? -1
+        return pki_object_get(p, bucket, crt, e) < 0 ? -1
              : pki_check_pair(buf_str(&crt->body), buf_str(&key->body), crt->key, e);
     crt->create = 1;
     buf_reset(&crt->body);
@@ -69,8 +51,8 @@ static int auth_tls_ok(struct paas *p, const char *bucket, const char *host,
     struct err pe;
     if (!s->o[AU_CA_KEY].listed || !ca->listed || !key->listed || !crt->listed)
         return 0;
-    if (auth_get(p, bucket, ca, e) < 0 || auth_get(p, bucket, key, e) < 0 ||
-        auth_get(p, bucket, crt, e) < 0)
+    if (pki_object_get(p, bucket, ca, e) < 0 || pki_object_get(p, bucket, key, e) < 0 ||
+        pki_object_get(p, bucket, crt, e) < 0)
         return -1;
     err_init(&pe);
     return pki_check_pair(buf_str(&crt->body), buf_str(&key->body), crt->key, &pe) == 0 &&

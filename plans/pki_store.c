@@ -23,12 +23,25 @@ static const char *pki_ca_cn(int key_index)
          : key_index == PK_FP_KEY ? "front-proxy-ca" : NULL;
 }
 
-static int pki_get(struct paas *p, const char *bucket, struct pki_object *o,
+int pki_object_get(struct paas *p, const char *bucket, struct pki_object *o,
                    struct err *e)
 {
+    buf_reset(&o->body);
     if (s3_get_secret(&p->aws, bucket, o->key, &o->body, e) < 0)
         return err_wrap(e, "reading s3://%s/%s", bucket, o->key);
     return 0;
+}
+
+int pki_object_key(struct paas *p, const char *bucket, struct pki_object *key,
+                   const struct pki_object *dep, struct err *e)
+{
+    if (!key->listed && dep->listed)
+        return err_set(e, ERR_FAILED, "s3://%s/%s exists without its key %s: it cannot "
+                       "be used; delete it and run up again", bucket, dep->key, key->key);
+    if (key->listed)
+        return pki_object_get(p, bucket, key, e);
+    key->create = 1;
+    return pki_key_new(&key->body, e);
 }
 
 /* The derived object of a key (a CA certificate, sa.pub), made anew. */
@@ -47,19 +60,10 @@ static int pki_read_pair(struct paas *p, const char *bucket, struct pki_store *s
                          int ki, struct err *e)
 {
     struct pki_object *key = &s->o[ki], *dep = &s->o[ki + 1];
-    if (!key->listed && dep->listed)
-        return err_set(e, ERR_FAILED, "s3://%s/%s exists without its key %s: it cannot "
-                       "be used; delete it and run up again", bucket, dep->key, key->key);
     if (key->listed && dep->listed)
-        return ki == PK_CA_KEY ? pki_get(p, bucket, dep, e) : 0;
-    if (key->listed) {
-        if (pki_get(p, bucket, key, e) < 0)
-            return -1;
-    } else {
-        key->create = 1;
-        if (pki_key_new(&key->body, e) < 0)
-            return -1;
-    }
+        return ki == PK_CA_KEY ? pki_object_get(p, bucket, dep, e) : 0;
+    if (pki_object_key(p, bucket, key, dep, e) < 0)
+        return -1;
     return pki_derive(ki, key, dep, paas_now(p), e);
 }
 
@@ -74,7 +78,7 @@ static int pki_read_token(struct paas *p, const char *bucket, struct pki_store *
         buf_puts(&o->body, s->token);
         return 0;
     }
-    if (pki_get(p, bucket, o, e) < 0)
+    if (pki_object_get(p, bucket, o, e) < 0)
         return -1;
     if (o->body.len != PKI_TOKEN_LEN)
         return err_set(e, ERR_FAILED, "s3://%s/%s is not a bootstrap token", bucket, o->key);

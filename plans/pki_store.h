@@ -49,6 +49,15 @@ void pki_store_decide(const struct pki_store *s, struct diff *d);
 int pki_store_apply(struct paas *p, const char *bucket, struct pki_store *s,
                     struct err *e);
 
+/* GETs o's body (replacing what it held). */
+int pki_object_get(struct paas *p, const char *bucket, struct pki_object *o,
+                   struct err *e);
+/* A private key in memory: read when listed, else made (and marked to
+ * create). dep (what derives from the key) existing without it is an
+ * error: it could never be matched again. */
+int pki_object_key(struct paas *p, const char *bucket, struct pki_object *key,
+                   const struct pki_object *dep, struct err *e);
+
 /* PUTs o (SSE; If-None-Match unless o->listed, i.e. an object that must
  * be made only once). A 412 whose stored body is o's (a resent PUT that
  * had landed) is success; another is an error saying nothing was

@@ -82,3 +82,12 @@ void state_copy_str(char *dst, size_t size, json_t *o, const char *k)
     const char *s = json_string_value(json_object_get(o, k));
     snprintf(dst, size, "%s", s ? s : "");
 }
+
+void state_delete_or_log(struct paas *p, const char *key, const char *what)
+{
+    struct err e;
+    err_init(&e);
+    if (state_delete(p, key, &e) < 0)
+        log_error(&p->log, "could not remove %s s3://%s/%s: %s", what,
+                  p->cfg.state_bucket, key, e.msg);
+}

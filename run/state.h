@@ -19,6 +19,9 @@ int state_get_json(struct paas *p, const char *key, json_t **out,
 int state_get_json_etag(struct paas *p, const char *key, json_t **out, char *etag,
                         size_t size, struct err *e);
 int state_delete(struct paas *p, const char *key, struct err *e);
+/* state_delete for an object whose loss is not the run's failure (a
+ * marker, the upgrade's progress): a failure is logged naming what. */
+void state_delete_or_log(struct paas *p, const char *key, const char *what);
 /* Deletes key only if it is still the document of that ETag; *gone = 0
  * when it was replaced meanwhile (nothing deleted; not an error). */
 int state_delete_if(struct paas *p, const char *key, const char *etag, int *gone,

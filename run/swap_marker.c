@@ -32,12 +32,8 @@ int swap_marker_write(struct paas *p, const char *command, const char *from,
 void swap_marker_delete(struct paas *p)
 {
     char key[128];
-    struct err e;
-    err_init(&e);
     swap_marker_key(p, key, sizeof(key));
-    if (state_delete(p, key, &e) < 0)
-        log_error(&p->log, "could not remove the swap marker s3://%s/%s: %s",
-                  p->cfg.state_bucket, key, e.msg);
+    state_delete_or_log(p, key, "the swap marker");
 }
 
 int swap_marker_read(struct paas *p, int *found, char *from, char *to,

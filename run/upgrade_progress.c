@@ -27,10 +27,6 @@ int upgrade_progress_read(struct paas *p, json_t **out, struct err *e)
 void upgrade_progress_delete(struct paas *p)
 {
     char key[128];
-    struct err e;
-    err_init(&e);
     upgrade_progress_key(p, key, sizeof(key));
-    if (state_delete(p, key, &e) < 0)
-        log_error(&p->log, "could not remove the upgrade's progress s3://%s/%s: %s",
-                  p->cfg.state_bucket, key, e.msg);
+    state_delete_or_log(p, key, "the upgrade's progress");
 }
